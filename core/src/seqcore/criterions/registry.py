@@ -1,0 +1,16 @@
+"""``register_criterion``: a criterion class under a name, with an optional dataclass config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from seqcore.registry import CRITERIONS
+
+CRITERION_REGISTRY = CRITERIONS
+
+
+def register_criterion(name: str, dataclass: type | None = None) -> Callable[[type], type]:
+    """Class decorator: register a :class:`~seqcore.criterions.Criterion` subclass as ``name``."""
+    from seqcore.criterions.base import Criterion
+
+    return CRITERIONS.class_decorator(name, dataclass, Criterion)

@@ -1,0 +1,80 @@
+"""``register_model`` and ``register_model_architecture``, with fairseq's meaning.
+
+A model registers under a name with an optional dataclass config; an architecture is a named
+function ``fn(cfg)`` that fills fields of that model's config. ``--arch NAME`` selects an
+architecture, and through it the model. Every model is also an architecture of its own name that
+changes nothing, unless the model registers that architecture explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from seqcore.config.component import config_name
+from seqcore.errors import RegistrationError, UnknownComponentError
+from seqcore.registry import ARCHITECTURES, MODELS
+
+T = TypeVar("T")
+
+MODEL_REGISTRY = MODELS
+ARCH_MODEL_REGISTRY = ARCHITECTURES
+
+
+def _keep_defaults(cfg: Any) -> None:
+    """The architecture a model gets under its own name: the dataclass defaults as they are."""
+
+
+def register_model(name: str, dataclass: type | None = None) -> Callable[[type[T]], type[T]]:
+    """Class decorator: register a :class:`~seqcore.models.BaseModel` subclass as ``name``."""
+
+    from seqcore.models.base import BaseModel
+
+    register_class = MODELS.class_decorator(name, dataclass, BaseModel)
+
+    def decorate(cls: type[T]) -> type[T]:
+        register_class(cls)
+        ARCHITECTURES.register(name, _keep_defaults, dataclass, implicit=True, model=name)
+        return cls
+
+    return decorate
+
+
+def register_model_architecture(model_name: str, arch_name: str) -> Callable[[T], T]:
+    """Decorator: register ``fn(cfg)`` as architecture ``arch_name`` of model ``model_name``.
+
+    ``fn`` receives a namespace holding only the values the user gave (config file and flags) and
+    fills the others, fairseq style: ``cfg.x = getattr(cfg, "x", 512)``. Values it leaves unset
+    keep the model's dataclass defaults, and flags given by the user always win.
+    """
+
+    def decorate(fn: T) -> T:
+        if not callable(fn):
+            raise RegistrationError(f"architecture {arch_name!r}: {fn!r} is not callable")
+        ARCHITECTURES.register(arch_name, fn, None, model=model_name)
+        return fn
+
+    return decorate
+
+
+def model_entry_for_arch(arch_name: str):
+    """The registry entry of the model behind architecture ``arch_name``."""
+    arch = ARCHITECTURES.get(arch_name)
+    model_name = arch.extra["model"]
+    if model_name not in MODELS:
+        raise UnknownComponentError(
+            f"architecture {arch_name!r} (from {arch.origin}) belongs to model {model_name!r}, "
+            f"which is not registered; {MODELS.unknown_message(model_name)}"
+        )
+    return MODELS.get(model_name)
+
+
+def build_model(cfg: Any, task: Any) -> Any:
+    """Build the model that ``cfg`` (a resolved model config) was made for."""
+    name = config_name(cfg)
+    if name is None:
+        raise RegistrationError(
+            "build_model needs a config made by seqcore's resolver (it records the model name)"
+        )
+    entry = MODELS.get(name) if name in MODELS else model_entry_for_arch(name)
+    return entry.obj.build_model(cfg, task)

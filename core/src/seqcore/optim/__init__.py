@@ -1,0 +1,6 @@
+"""Optimizers (fairseq's ``fairseq.optim`` names)."""
+
+from seqcore.optim.base import Optimizer
+from seqcore.optim.registry import OPTIMIZER_REGISTRY, register_optimizer
+
+__all__ = ["OPTIMIZER_REGISTRY", "Optimizer", "register_optimizer"]

@@ -1,0 +1,40 @@
+"""The learning-rate scheduler contract.
+
+Built as ``LRScheduler(cfg, optimizer)`` where ``optimizer`` is a :class:`seqcore.optim.Optimizer`.
+The trainer calls ``step_begin_epoch(epoch)`` before each epoch, ``step_update(num_updates)``
+after every update and ``step(epoch, val_loss)`` after each epoch's validation; each returns the
+learning rate now in force and sets it on the optimizer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LRScheduler:
+    """Base of learning-rate schedulers."""
+
+    def __init__(self, cfg: Any, optimizer: Any) -> None:
+        self.cfg = cfg
+        self.optimizer = optimizer
+        self.best: float | None = None
+
+    def step_begin_epoch(self, epoch: int) -> float:
+        """Called at the start of each epoch; returns the learning rate."""
+        return self.optimizer.get_lr()
+
+    def step(self, epoch: int, val_loss: float | None = None) -> float:
+        """Called at the end of each epoch; records the best validation loss."""
+        if val_loss is not None:
+            self.best = val_loss if self.best is None else min(self.best, val_loss)
+        return self.optimizer.get_lr()
+
+    def step_update(self, num_updates: int) -> float:
+        """Called after every update; returns the learning rate."""
+        return self.optimizer.get_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best = state_dict.get("best")

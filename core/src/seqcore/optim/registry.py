@@ -1,0 +1,16 @@
+"""``register_optimizer``: an optimizer class under a name, with an optional dataclass config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from seqcore.registry import OPTIMIZERS
+
+OPTIMIZER_REGISTRY = OPTIMIZERS
+
+
+def register_optimizer(name: str, dataclass: type | None = None) -> Callable[[type], type]:
+    """Class decorator: register an :class:`~seqcore.optim.Optimizer` subclass as ``name``."""
+    from seqcore.optim.base import Optimizer
+
+    return OPTIMIZERS.class_decorator(name, dataclass, Optimizer)
