@@ -30,7 +30,7 @@ class PluginLoadError(SeqcoreError):
 
 
 class DataError(SeqcoreError):
-    """Input data (text, dictionaries, binarized datasets) that cannot be read or is inconsistent."""
+    """Input data (text, dictionaries, binarized datasets) that is unreadable or inconsistent."""
 
 
 class CheckpointError(SeqcoreError):
