@@ -1,0 +1,136 @@
+"""The ``seqcore`` command group and the process entry point.
+
+Core commands are imported only when run, and plug-ins are loaded only when a command needs them,
+so ``seqcore --help`` and ``seqcore --version`` import neither torch nor any plug-in. User errors
+(:class:`seqcore.errors.SeqcoreError` and click's usage errors) are printed as one line,
+``seqcore: error: ...``, with a non-zero exit status and no traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from seqcore._version import __version__
+from seqcore.errors import SeqcoreError
+
+# name -> (module:attribute, one-line help); imported on use only.
+CORE_COMMANDS: dict[str, tuple[str, str]] = {
+    "config": ("seqcore.cli.config:config_command", "Print the resolved configuration as TOML."),
+    "plugins": ("seqcore.cli.plugins:plugins_command", "List plug-ins and their components."),
+    "preprocess": ("seqcore.cli.preprocess:preprocess", "Binarize text into a data-bin folder."),
+}
+
+
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from seqcore.loader import discovered_distributions
+
+    click.echo(f"seqcore {__version__}")
+    for name, version in discovered_distributions():
+        click.echo(f"  {name} {version}")
+    ctx.exit()
+
+
+class SeqcoreGroup(click.Group):
+    """A group whose core commands load lazily and whose other commands come from plug-ins."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._plugin_commands_added = False
+
+    def add_plugin_commands(self) -> None:
+        """Call every plug-in's ``seqcore_add_commands`` hook once (loading plug-ins)."""
+        if self._plugin_commands_added:
+            return
+        self._plugin_commands_added = True
+        from seqcore.cli.plugin_commands import add_plugin_commands
+
+        add_plugin_commands(self, set(CORE_COMMANDS))
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*CORE_COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in CORE_COMMANDS:
+            module, _, attr = CORE_COMMANDS[name][0].partition(":")
+            return getattr(importlib.import_module(module), attr)
+        if name not in self.commands:
+            self.add_plugin_commands()
+        return self.commands.get(name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_) for name, (_, help_) in sorted(CORE_COMMANDS.items())]
+        rows += [(n, c.get_short_help_str()) for n, c in sorted(self.commands.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+        formatter.write_paragraph()
+        formatter.write_text(
+            "Plug-ins may add commands; 'seqcore plugins' lists them. "
+            "'seqcore COMMAND --help' shows a command's options."
+        )
+
+
+@click.group(cls=SeqcoreGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version of seqcore and of every installed plug-in, then exit.",
+)
+def cli() -> None:
+    """seqcore: sequence modeling (translation, language modeling) with plug-ins.
+
+    Models, criterions, tasks, optimizers and learning-rate schedulers come from plug-ins:
+    installed distributions (pip install seqcore-plugin-NAME) or your own modules (--user-dir).
+    """
+
+
+def _configure_logging() -> None:
+    root = logging.getLogger("seqcore")
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_Formatter())
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        root.propagate = False
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            return f"seqcore: {record.levelname.lower()}: {message}"
+        return message
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line and exit with its status."""
+    _configure_logging()
+    try:
+        cli.main(args=argv, prog_name="seqcore", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("seqcore: interrupted", err=True)
+        sys.exit(130)
+    except click.UsageError as e:
+        where = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+        click.echo(f"seqcore: error: {e.format_message()}{where}".replace("\n", " "), err=True)
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        click.echo(f"seqcore: error: {e.format_message()}", err=True)
+        sys.exit(e.exit_code)
+    except SeqcoreError as e:
+        click.echo(f"seqcore: error: {e}".replace("\n", " "), err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("seqcore: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(0)

@@ -1,0 +1,49 @@
+"""Sessions: ``tests`` (the suite, against non-editable installs), ``lint``, ``bench``, ``demo``.
+
+Every session builds a fresh virtualenv and installs torch through ``constraints.txt`` (pinned to
+the CPU build this machine has locally) before anything that depends on it.
+"""
+
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = False
+
+ROOT = Path(__file__).parent
+CONSTRAINTS = ["-c", str(ROOT / "constraints.txt")]
+# Every distribution in the repository, installed together so that pip takes the local `seqcore`
+# (an unrelated project of that name exists on PyPI).
+DISTRIBUTIONS = ["./core[sentencepiece]", "./plugins/transformer", "./plugins/lstm", "./plugins/adam"]
+TEST_PLUGINS = ["./tests/fixtures/seqcore-plugin-toy"]
+
+
+def install_seqcore(session: nox.Session, *extra: str) -> None:
+    session.install(*CONSTRAINTS, "torch==2.13.0")
+    session.install(*CONSTRAINTS, *DISTRIBUTIONS, *extra)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite against non-editable installs (entry points as users get them)."""
+    install_seqcore(session, *TEST_PLUGINS, "pytest>=8", "sacrebleu>=2.3")
+    session.run("pytest", "tests", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks under bench/: each prints its figures and ratios against a baseline measured in
+    the same run."""
+    install_seqcore(session)
+    scripts = session.posargs or sorted(str(p) for p in (ROOT / "bench").glob("bench_*.py"))
+    for script in scripts:
+        session.run("python", script)
