@@ -22,6 +22,7 @@ CORE_COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("seqcore.cli.config:config_command", "Print the resolved configuration as TOML."),
     "plugins": ("seqcore.cli.plugins:plugins_command", "List plug-ins and their components."),
     "preprocess": ("seqcore.cli.preprocess:preprocess", "Binarize text into a data-bin folder."),
+    "train": ("seqcore.cli.train:train_command", "Train a model."),
 }
 
 

@@ -20,6 +20,8 @@ class Optimizer:
         self.cfg = cfg
         self.params = list(params)
         self._optimizer: torch.optim.Optimizer | None = None
+        # Set by the trainer under --fp16: losses are scaled before backward.
+        self.grad_scaler: torch.amp.GradScaler | None = None
 
     @property
     def optimizer(self) -> torch.optim.Optimizer:
@@ -36,6 +38,8 @@ class Optimizer:
         return [p for group in self.param_groups for p in group["params"]]
 
     def backward(self, loss: torch.Tensor) -> None:
+        if self.grad_scaler is not None:
+            loss = self.grad_scaler.scale(loss)
         loss.backward()
 
     def step(self, closure: Callable[[], float] | None = None) -> None:

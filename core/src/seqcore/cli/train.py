@@ -1,0 +1,44 @@
+"""``seqcore train DATA ...``: train a model, fairseq-train's flags and meanings.
+
+Its options are the trainer's own dataclasses plus those of the selected task, architecture,
+criterion, optimizer and learning-rate scheduler.
+"""
+
+from __future__ import annotations
+
+from seqcore.cli.component_command import ComponentCommand
+from seqcore.config.fields import Component
+from seqcore.config.resolve import ResolvedConfig
+from seqcore.training.config import (
+    CheckpointConfig,
+    CommonConfig,
+    DatasetConfig,
+    OptimizationConfig,
+)
+
+TRAINER_COMPONENTS = [
+    Component("common", "train", CommonConfig),
+    Component("dataset", "train", DatasetConfig),
+    Component("optimization", "train", OptimizationConfig),
+    Component("checkpoint", "train", CheckpointConfig),
+]
+
+
+def _train(cfg: ResolvedConfig) -> None:
+    from seqcore.errors import ConfigError
+    from seqcore.training.loop import train
+
+    for key, flag in [("arch", "--arch"), ("optimizer", "--optimizer")]:
+        if key not in cfg.selections:
+            raise ConfigError(f"{flag} is required (see 'seqcore train --help')")
+    train(cfg)
+
+
+train_command = ComponentCommand(
+    "train",
+    _train,
+    base=TRAINER_COMPONENTS,
+    help="Train a model on a data-bin folder (DATA; colon-separated folders are used one per "
+    "epoch). Resumes from checkpoint_last.pt in --save-dir when it exists.",
+    short_help="Train a model.",
+)

@@ -1,0 +1,99 @@
+"""Reading and writing checkpoint files safely.
+
+Writes are atomic: the state goes to a temporary file in the same folder, is flushed and fsync'ed,
+and is renamed over the target, so a crash, a kill or a full disk at any moment leaves every
+earlier checkpoint intact. Reads use ``torch.load(weights_only=True)``: a file that carries a
+pickled object (code that would run on load) is refused without running it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seqcore.errors import CheckpointError
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def atomic_save(state: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write ``state`` to ``path`` atomically; on failure nothing is left behind."""
+    path = Path(path)
+    tmp = _temporary(path)
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise CheckpointError(
+            f"cannot write checkpoint {path}: {e.strerror or e}; earlier checkpoints are intact"
+        ) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Give the finished file ``source`` a second name ``target`` (hard link, else a copy),
+    replacing ``target`` atomically."""
+    source, target = Path(source), Path(target)
+    tmp = _temporary(target)
+    try:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            import shutil
+
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise CheckpointError(f"cannot write checkpoint {target}: {e.strerror or e}") from None
+    _fsync_dir(target.parent)
+
+
+def load_checkpoint_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The contents of a seqcore checkpoint, loaded without executing anything."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path}: no such file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "unsupported content"
+        raise CheckpointError(
+            f"checkpoint {path} is refused: it holds objects that would run code when loaded "
+            f"({first[:200]}); seqcore checkpoints hold plain data only"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or truncated ({type(e).__name__}); "
+            "use --restore-file to resume from another checkpoint"
+        ) from None
+    if not isinstance(state, dict) or "model" not in state or "seqcore" not in state:
+        raise CheckpointError(f"{path} is not a seqcore checkpoint")
+    return state

@@ -1,0 +1,420 @@
+"""The training run: epochs of updates, validation, checkpoints, logging and hooks.
+
+It follows fairseq's training flow::
+
+    itr = task.get_batch_iterator(task.dataset("train"), ...)
+    for samples in grouped(itr.next_epoch_itr(), update_freq):
+        trainer.train_step(samples)     # task.train_step -> optimizer.backward -> step
+        lr_scheduler.step_update(n)
+    lr_scheduler.step(epoch, val_loss)
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from seqcore._version import __version__
+from seqcore.errors import CheckpointError, ConfigError
+from seqcore.loader import plugin_manager
+from seqcore.registry import TASKS
+from seqcore.training import distributed
+from seqcore.training.checkpoint_io import load_checkpoint_file
+from seqcore.training.checkpoints import CheckpointManager
+from seqcore.training.meters import IntervalMeter
+from seqcore.training.progress import Progress
+from seqcore.training.trainer import Trainer
+
+log = logging.getLogger("seqcore.train")
+
+
+def pick_device(choice: str, dist_ctx: distributed.DistributedContext) -> torch.device:
+    if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: no CUDA device is available")
+        torch.cuda.set_device(dist_ctx.local_rank)
+        return torch.device("cuda", dist_ctx.local_rank)
+    return torch.device("cpu")
+
+
+def rng_state() -> dict[str, Any]:
+    """Every random generator's state, as plain data a weights-only load accepts."""
+    np_state = np.random.get_state()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def grouped(iterator: Any, size: int) -> Any:
+    """Lists of ``size`` consecutive batches (the last one may be shorter)."""
+    while True:
+        chunk = list(itertools.islice(iterator, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+class TrainingRun:
+    """Everything a ``seqcore train`` invocation does, step by step."""
+
+    def __init__(self, cfg: Any) -> None:
+        self.cfg = cfg
+        self.hooks = plugin_manager().hook
+        self.dist = distributed.init_from_environment(
+            "cuda" if cfg.common.device != "cpu" and torch.cuda.is_available() else "cpu"
+        )
+        self.device = pick_device(cfg.common.device, self.dist)
+        self.progress = Progress(cfg.common.log_format if self.dist.is_master else "none")
+        self.checkpoints = CheckpointManager(cfg.checkpoint, self.dist.is_master)
+        self.writer = self._tensorboard()
+        self.epoch_itr = None
+        self.patience_left = cfg.checkpoint.patience
+        self.start_time = time.perf_counter()
+        self.stop_reason = ""
+
+    def _tensorboard(self) -> Any:
+        logdir = self.cfg.common.tensorboard_logdir
+        if not logdir or not self.dist.is_master:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise ConfigError(
+                "--tensorboard-logdir needs the tensorboard package: pip install tensorboard"
+            ) from None
+        return SummaryWriter(logdir)
+
+    # -- setup ---------------------------------------------------------------------------------
+    def setup(self) -> None:
+        cfg = self.cfg
+        self.checkpoints.prepare()
+        torch.manual_seed(cfg.common.seed)
+        np.random.seed(cfg.common.seed)
+        random.seed(cfg.common.seed)
+        self.task = TASKS.get(cfg.selections["task"]).obj.setup_task(cfg.task)
+        if not cfg.dataset.disable_validation:
+            for split in cfg.dataset.valid_subset.split(","):
+                self.task.load_dataset(split)
+        model = self.task.build_model(cfg.model)
+        criterion = self.task.build_criterion(cfg.criterion)
+        self.trainer = Trainer(cfg, self.task, model, criterion, self.device, self.dist)
+        n = sum(p.numel() for p in model.parameters())
+        trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        self.progress.message(
+            f"model {cfg.selections['arch']} ({type(model).__name__}): {n:,} parameters "
+            f"({trained:,} trained); criterion {cfg.selections['criterion']}; optimizer "
+            f"{cfg.selections['optimizer']}; lr scheduler {cfg.selections['lr_scheduler']}; "
+            f"device {self.device}; {self.dist.world_size} process(es)"
+        )
+        self.extra_state = self._restore()
+        epoch = int(self.extra_state.get("epoch", 1))
+        self.epoch_itr = self._train_iterator(epoch)
+        if "train_iterator" in self.extra_state:
+            self.epoch_itr.load_state_dict(self.extra_state["train_iterator"])
+
+    def _restore(self) -> dict[str, Any]:
+        ck = self.cfg.checkpoint
+        path = self.checkpoints.restore_path()
+        if path is None and ck.finetune_from_model:
+            state = load_checkpoint_file(ck.finetune_from_model)
+            self.trainer.load_model(state, ck.finetune_from_model)
+            self.progress.message(f"fine-tuning from {ck.finetune_from_model}")
+            return {}
+        if path is None:
+            return {}
+        state = load_checkpoint_file(path)
+        self.trainer.load_state_dict(
+            state, str(path),
+            reset_optimizer=ck.reset_optimizer, reset_lr_scheduler=ck.reset_lr_scheduler,
+        )
+        extra = dict(state.get("extra_state", {}))
+        self.checkpoints.best = extra.get("best")
+        self.patience_left = extra.get("patience_left", self.patience_left)
+        if ck.reset_dataloader:
+            extra.pop("train_iterator", None)
+            extra.pop("epoch", None)
+        elif "rng" in extra:
+            set_rng_state(extra["rng"])
+        self.progress.message(
+            f"resumed from {path} (epoch {extra.get('epoch', 1)}, update "
+            f"{self.trainer.num_updates})"
+        )
+        return extra
+
+    def _train_iterator(self, epoch: int) -> Any:
+        cfg = self.cfg
+        self.task.load_dataset(cfg.dataset.train_subset, epoch=epoch)
+        return self.task.get_batch_iterator(
+            self.task.dataset(cfg.dataset.train_subset),
+            max_tokens=cfg.dataset.max_tokens,
+            max_sentences=cfg.dataset.batch_size,
+            max_positions=_min_positions(self.task.max_positions(), self.trainer.model.max_positions()),
+            ignore_invalid_inputs=False,
+            required_batch_size_multiple=cfg.dataset.required_batch_size_multiple,
+            seed=cfg.common.seed,
+            num_shards=self.dist.world_size,
+            shard_id=self.dist.rank,
+            num_workers=cfg.dataset.num_workers,
+            epoch=epoch,
+        )
+
+    # -- the run -------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        self.setup()
+        self.hooks.seqcore_train_begin(trainer=self.trainer)
+        valid_metrics: dict[str, Any] = {}
+        while self._should_continue():
+            stop, valid_metrics = self.train_epoch()
+            if stop:
+                break
+        self.progress.close_bar()
+        self.hooks.seqcore_train_end(trainer=self.trainer)
+        if self.writer is not None:
+            self.writer.close()
+        wall = time.perf_counter() - self.start_time
+        self.progress.message(
+            f"done training in {wall:.1f} s ({self.stop_reason}); "
+            f"{self.trainer.num_updates} updates"
+            + (f"; checkpoints in {self.checkpoints.save_dir}" if not self.cfg.checkpoint.no_save else "")
+        )
+        return {"num_updates": self.trainer.num_updates, "valid": valid_metrics, "best": self.checkpoints.best}
+
+    def _should_continue(self) -> bool:
+        opt = self.cfg.optimization
+        epoch = self.epoch_itr.next_epoch_idx
+        if opt.max_epoch > 0 and epoch > opt.max_epoch:
+            self.stop_reason = f"--max-epoch {opt.max_epoch} reached"
+            return False
+        if opt.max_update > 0 and self.trainer.num_updates >= opt.max_update:
+            self.stop_reason = f"--max-update {opt.max_update} reached"
+            return False
+        return True
+
+    def train_epoch(self) -> tuple[bool, dict[str, Any]]:
+        cfg = self.cfg
+        itr = self.epoch_itr.next_epoch_itr(shuffle=True)
+        epoch = self.epoch_itr.epoch
+        self.trainer.lr_scheduler.step_begin_epoch(epoch)
+        self.hooks.seqcore_epoch_begin(trainer=self.trainer, epoch=epoch)
+        freqs = cfg.optimization.update_freq
+        update_freq = freqs[min(epoch, len(freqs)) - 1]
+        interval, whole = IntervalMeter(), IntervalMeter()
+        bar = self.progress.bar(itr, epoch, total=len(itr), initial=itr.n)
+        valid_metrics: dict[str, Any] = {}
+        for samples in grouped(iter(bar), update_freq):
+            result = self.trainer.train_step(samples)
+            if result is None:
+                continue
+            n = self.trainer.num_updates
+            interval.add(result["logs"], result["gnorm"])
+            whole.add(result["logs"], result["gnorm"])
+            update_log = self._metrics(IntervalMeterOf(result))
+            self.hooks.seqcore_update_end(trainer=self.trainer, num_updates=n, log=update_log)
+            if n % cfg.common.log_interval == 0:
+                metrics = self._metrics(interval)
+                self.progress.report("train_inner", epoch, n, metrics)
+                self._tensorboard_write("train_inner", metrics, n)
+                interval.reset()
+            stop = self._stop_for_updates()
+            vi = cfg.dataset.validate_interval_updates
+            si = cfg.checkpoint.save_interval_updates
+            do_validate = stop or (vi > 0 and n % vi == 0)
+            do_save = stop or (si > 0 and n % si == 0)
+            if do_validate or do_save:
+                end = self.epoch_itr.end_of_epoch()
+                valid_metrics = self.validate(epoch) if do_validate else {}
+                self.save(epoch, end_of_epoch=end, valid_metrics=valid_metrics)
+                if self._out_of_patience(valid_metrics):
+                    stop = True
+            if stop:
+                self.progress.close_bar()
+                return True, valid_metrics
+        self.progress.close_bar()
+        metrics = self._metrics(whole)
+        self.progress.report("train", epoch, self.trainer.num_updates, metrics)
+        self._tensorboard_write("train", metrics, self.trainer.num_updates)
+        if epoch % cfg.dataset.validate_interval == 0:
+            valid_metrics = self.validate(epoch)
+        val = valid_metrics.get(cfg.checkpoint.best_checkpoint_metric)
+        lr = self.trainer.lr_scheduler.step(epoch, val)
+        if epoch % cfg.checkpoint.save_interval == 0 or self._last_epoch(epoch):
+            self.save(epoch, end_of_epoch=True, valid_metrics=valid_metrics)
+        stop = self._out_of_patience(valid_metrics)
+        if cfg.optimization.stop_min_lr >= 0 and lr <= cfg.optimization.stop_min_lr:
+            self.stop_reason = f"learning rate {lr:.3g} reached --stop-min-lr"
+            stop = True
+        if not stop:
+            self._next_data_shard()
+        return stop, valid_metrics
+
+    def _last_epoch(self, epoch: int) -> bool:
+        m = self.cfg.optimization.max_epoch
+        return m > 0 and epoch >= m
+
+    def _next_data_shard(self) -> None:
+        """Colon-separated data folders: each epoch reads the next one."""
+        data = getattr(self.cfg.task, "data", "")
+        if isinstance(data, str) and ":" in data:
+            state = self.epoch_itr.state_dict()
+            self.epoch_itr = self._train_iterator(self.epoch_itr.next_epoch_idx)
+            self.epoch_itr.load_state_dict(state)
+
+    def _stop_for_updates(self) -> bool:
+        opt = self.cfg.optimization
+        if opt.max_update > 0 and self.trainer.num_updates >= opt.max_update:
+            self.stop_reason = f"--max-update {opt.max_update} reached"
+            return True
+        lr = self.trainer.get_lr()
+        if opt.stop_min_lr >= 0 and lr <= opt.stop_min_lr:
+            self.stop_reason = f"learning rate {lr:.3g} reached --stop-min-lr"
+            return True
+        return False
+
+    def _out_of_patience(self, valid_metrics: dict[str, Any]) -> bool:
+        patience = self.cfg.checkpoint.patience
+        metric = valid_metrics.get(self.cfg.checkpoint.best_checkpoint_metric)
+        if patience <= 0 or metric is None:
+            return False
+        if valid_metrics.get("_improved"):
+            self.patience_left = patience
+            return False
+        self.patience_left -= 1
+        if self.patience_left <= 0:
+            self.stop_reason = f"no improvement in {patience} validations (--patience)"
+            return True
+        return False
+
+    def _metrics(self, meter: Any) -> dict[str, Any]:
+        metrics = meter.summary(
+            self.trainer.criterion.reduce_metrics, self.trainer.get_lr(), self.trainer.loss_scale
+        )
+        metrics["wall"] = time.perf_counter() - self.start_time
+        return metrics
+
+    def _tensorboard_write(self, tag: str, metrics: dict[str, Any], step: int) -> None:
+        if self.writer is None:
+            return
+        for key, value in metrics.items():
+            if isinstance(value, (int, float)):
+                self.writer.add_scalar(f"{tag}/{key}", value, step)
+
+    # -- validation and checkpoints ------------------------------------------------------------
+    def validate(self, epoch: int) -> dict[str, Any]:
+        cfg = self.cfg
+        if cfg.dataset.disable_validation:
+            return {}
+        first: dict[str, Any] = {}
+        for split in cfg.dataset.valid_subset.split(","):
+            itr = self.task.get_batch_iterator(
+                self.task.dataset(split),
+                max_tokens=cfg.dataset.max_tokens_valid or cfg.dataset.max_tokens,
+                max_sentences=cfg.dataset.batch_size_valid or cfg.dataset.batch_size,
+                max_positions=_min_positions(self.task.max_positions(), self.trainer.model.max_positions()),
+                ignore_invalid_inputs=cfg.dataset.skip_invalid_size_inputs_valid_test,
+                required_batch_size_multiple=cfg.dataset.required_batch_size_multiple,
+                seed=cfg.common.seed,
+                num_shards=self.dist.world_size,
+                shard_id=self.dist.rank,
+                num_workers=0,
+                epoch=1,
+            ).next_epoch_itr(shuffle=False)
+            logs = [lg for s in itr if (lg := self.trainer.valid_step(s)) is not None]
+            logs = distributed.all_reduce_logs(logs, self.dist)
+            metrics = dict(self.trainer.criterion.reduce_metrics(logs))
+            key = cfg.checkpoint.best_checkpoint_metric
+            if key in metrics:
+                best = self.checkpoints.best
+                improved = self.checkpoints.is_better(metrics[key], best)
+                shown_best = metrics[key] if improved else best
+                metrics[f"best_{key}"] = shown_best
+            if not first:
+                first = dict(metrics)
+                if key in metrics:
+                    first["_improved"] = improved
+            self.progress.report("valid", epoch, self.trainer.num_updates,
+                                 {("valid_" + k if split != "valid" else k): v for k, v in metrics.items()})
+            self._tensorboard_write(split, metrics, self.trainer.num_updates)
+        self.hooks.seqcore_validation_end(
+            trainer=self.trainer, epoch=epoch, num_updates=self.trainer.num_updates,
+            metrics={k: v for k, v in first.items() if not k.startswith("_")},
+        )
+        return first
+
+    def checkpoint_state(self, epoch: int) -> dict[str, Any]:
+        state = self.trainer.state_dict()
+        state["seqcore"] = {"version": __version__, "format": 1}
+        state["cfg"] = self.cfg.as_dict()
+        state["extra_state"] = {
+            "epoch": epoch,
+            "train_iterator": self.epoch_itr.state_dict(),
+            "rng": rng_state(),
+            "patience_left": self.patience_left,
+            "wall": time.perf_counter() - self.start_time,
+        }
+        return state
+
+    def save(self, epoch: int, end_of_epoch: bool, valid_metrics: dict[str, Any]) -> None:
+        metric = valid_metrics.get(self.cfg.checkpoint.best_checkpoint_metric)
+        state = self.checkpoint_state(epoch) if self.dist.is_master else {}
+        paths = self.checkpoints.save(state, epoch, self.trainer.num_updates, end_of_epoch, metric)
+        for path in paths:
+            self.hooks.seqcore_checkpoint_saved(trainer=self.trainer, path=str(path))
+        if paths:
+            self.progress.message(f"saved checkpoint {paths[0]} (epoch {epoch}, update "
+                                  f"{self.trainer.num_updates})")
+
+
+class IntervalMeterOf(IntervalMeter):
+    """The figures of one update alone (for the ``seqcore_update_end`` hook)."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__()
+        self.add(result["logs"], result["gnorm"])
+
+
+def _min_positions(*limits: Any) -> Any:
+    """The tighter of the task's and the model's position limits (``None``: no limit)."""
+    result = None
+    for limit in limits:
+        if limit is None:
+            continue
+        if result is None:
+            result = limit
+        elif isinstance(limit, tuple) and isinstance(result, tuple):
+            result = tuple(
+                b if a is None else a if b is None else min(a, b) for a, b in zip(result, limit)
+            )
+        elif not isinstance(limit, tuple) and not isinstance(result, tuple):
+            result = min(result, limit)
+    return result
+
+
+def train(cfg: Any) -> dict[str, Any]:
+    """Run training as configured; returns the final figures."""
+    try:
+        return TrainingRun(cfg).run()
+    except CheckpointError:
+        raise
+    finally:
+        distributed.shutdown()

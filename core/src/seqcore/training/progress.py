@@ -1,0 +1,89 @@
+"""How a training run reports: ``--log-format tqdm|simple|json|none``.
+
+``simple`` and ``json`` write one line per report to stdout (json: one object per line, with
+numbers as numbers); ``tqdm`` shows a progress bar on stderr and writes the summaries above it;
+``none`` writes only the epoch and validation summaries.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+_ORDER = ["loss", "nll_loss", "ppl", "accuracy", "wps", "ups", "wpb", "bsz", "lr", "gnorm"]
+
+
+def _fmt(key: str, value: Any) -> str:
+    if isinstance(value, float):
+        if key == "lr":
+            return f"{value:.6g}"
+        if key in ("wps", "ups", "wpb", "bsz", "wall"):
+            return f"{value:.1f}" if key == "ups" else f"{value:.0f}"
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _ordered(metrics: dict[str, Any]) -> list[tuple[str, Any]]:
+    keys = [k for k in _ORDER if k in metrics] + sorted(k for k in metrics if k not in _ORDER)
+    return [(k, metrics[k]) for k in keys if k not in ("ntokens", "nsentences", "sample_size")]
+
+
+class Progress:
+    """Writes reports in the chosen format; ``bar`` wraps an epoch's iterator for tqdm."""
+
+    def __init__(self, log_format: str | None) -> None:
+        if log_format is None:
+            log_format = "tqdm" if sys.stderr.isatty() else "simple"
+        self.format = log_format
+        self._bar = None
+
+    def bar(self, iterable: Any, epoch: int, total: int, initial: int = 0) -> Any:
+        if self.format != "tqdm":
+            return iterable
+        from tqdm import tqdm
+
+        self._bar = tqdm(
+            iterable, total=total, initial=initial, desc=f"epoch {epoch:03d}", leave=False,
+            file=sys.stderr, dynamic_ncols=True,
+        )
+        return self._bar
+
+    def close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def _write(self, line: str) -> None:
+        if self._bar is not None:
+            self._bar.write(line, file=sys.stdout)
+        else:
+            print(line, flush=True)
+
+    def report(self, kind: str, epoch: int, num_updates: int, metrics: dict[str, Any]) -> None:
+        """``kind``: "train_inner" (every --log-interval), "train" (epoch) or "valid"."""
+        if self.format == "tqdm" and kind == "train_inner":
+            if self._bar is not None:
+                self._bar.set_postfix(
+                    {k: _fmt(k, v) for k, v in _ordered(metrics) if k in ("loss", "lr", "wps")},
+                    refresh=False,
+                )
+            return
+        if self.format == "none" and kind == "train_inner":
+            return
+        if self.format == "json":
+            record = {"kind": kind, "epoch": epoch, "num_updates": num_updates}
+            record.update({k: v for k, v in _ordered(metrics)})
+            self._write(json.dumps(record))
+            return
+        head = {"train_inner": "", "train": "end of epoch | ", "valid": "valid | "}[kind]
+        fields = " | ".join(f"{k} {_fmt(k, v)}" for k, v in _ordered(metrics))
+        self._write(f"{head}epoch {epoch:03d} | num_updates {num_updates} | {fields}")
+
+    def message(self, text: str) -> None:
+        if self.format == "json":
+            return
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
