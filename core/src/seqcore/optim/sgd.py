@@ -1,0 +1,48 @@
+"""``sgd``: stochastic gradient descent with optional momentum and L2 weight decay.
+
+fairseq's ``sgd`` optimizer: ``torch.optim.SGD`` at the first value of ``--lr`` (learning-rate
+schedulers then set the rate in force).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from seqcore.errors import ConfigError
+from seqcore.optim.base import Optimizer
+from seqcore.optim.registry import register_optimizer
+
+
+@dataclass
+class SGDConfig:
+    lr: list[float] = field(
+        default_factory=lambda: [0.25],
+        metadata={"help": "learning rate (one value per epoch for the fixed schedule)"},
+    )
+    momentum: float = field(default=0.0, metadata={"help": "momentum factor"})
+    weight_decay: float = field(default=0.0, metadata={"help": "weight decay"})
+
+    def __post_init__(self) -> None:
+        if not self.lr:
+            raise ConfigError("--lr needs at least one value")
+        if any(lr < 0 for lr in self.lr):
+            raise ConfigError(f"--lr {self.lr} must not be negative")
+        if self.momentum < 0:
+            raise ConfigError(f"--momentum {self.momentum} must not be negative")
+        if self.weight_decay < 0:
+            raise ConfigError(f"--weight-decay {self.weight_decay} must not be negative")
+
+
+@register_optimizer("sgd", dataclass=SGDConfig)
+class SGD(Optimizer):
+    """``torch.optim.SGD`` behind seqcore's optimizer wrapper."""
+
+    def __init__(self, cfg: Any, params: Iterable[torch.nn.Parameter] | Iterable[dict]) -> None:
+        super().__init__(cfg, params)
+        self._optimizer = torch.optim.SGD(
+            self.params, lr=cfg.lr[0], momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )

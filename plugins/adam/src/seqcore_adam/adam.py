@@ -1,0 +1,114 @@
+"""``adam``: Adam with decoupled weight decay, as fairseq's ``adam`` optimizer.
+
+fairseq's Adam applies weight decay as ``p -= lr * weight_decay * p`` apart from the adaptive
+update (AdamW, arXiv:1711.05101), so this plug-in builds on ``torch.optim.AdamW``. The kernel is
+chosen by ``--adam-impl``: ``auto`` uses the fused kernel when every parameter is on a CUDA
+device and the multi-tensor ``foreach`` kernel otherwise; ``fused``, ``foreach`` and ``single``
+(one parameter at a time) force one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+
+from seqcore.errors import ConfigError
+from seqcore.optim import Optimizer, register_optimizer
+
+
+@dataclass
+class AdamConfig:
+    lr: list[float] = field(
+        default_factory=lambda: [0.25],
+        metadata={"help": "learning rate (one value per epoch for the fixed schedule)"},
+    )
+    adam_betas: tuple[float, float] = field(
+        default=(0.9, 0.999), metadata={"help": "betas for Adam optimizer"}
+    )
+    adam_eps: float = field(default=1e-8, metadata={"help": "epsilon for Adam optimizer"})
+    weight_decay: float = field(default=0.0, metadata={"help": "weight decay"})
+    adam_impl: Literal["auto", "fused", "foreach", "single"] = field(
+        default="auto",
+        metadata={
+            "help": "Adam kernel: fused on CUDA and foreach elsewhere (auto), or forced to "
+            "fused, foreach or single (one tensor at a time)"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if not self.lr:
+            raise ConfigError("--lr needs at least one value")
+        if any(lr < 0 for lr in self.lr):
+            raise ConfigError(f"--lr {self.lr} must not be negative")
+        betas = tuple(self.adam_betas)
+        if len(betas) != 2 or not all(0.0 <= beta < 1.0 for beta in betas):
+            raise ConfigError(f"--adam-betas {betas} must be two numbers in [0, 1)")
+        if not self.adam_eps > 0:
+            raise ConfigError(f"--adam-eps {self.adam_eps} must be positive")
+        if self.weight_decay < 0:
+            raise ConfigError(f"--weight-decay {self.weight_decay} must not be negative")
+
+
+def fused_devices() -> set[str]:
+    """Device types torch's fused Adam kernels run on."""
+    from torch.optim import optimizer as torch_optimizer
+
+    supported = getattr(torch_optimizer, "_get_fused_kernels_supported_devices", None)
+    return set(supported()) if supported is not None else {"cuda", "cpu"}
+
+
+def fused_unsupported(params: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The parameters the fused kernel cannot take (it wants real floating point tensors on a
+    device it supports). torch only checks on the first step; checking here turns a forced
+    ``--adam-impl fused`` that cannot work into a configuration error at build time."""
+    devices = fused_devices()
+    return [p for p in params if not (p.is_floating_point() and p.device.type in devices)]
+
+
+def kernel_options(impl: str, params: list[torch.Tensor]) -> dict[str, bool]:
+    """The ``fused``/``foreach`` keyword arguments of ``torch.optim.AdamW`` for ``impl``."""
+    if impl == "auto":
+        on_cuda = bool(params) and all(p.is_cuda for p in params)
+        impl = "fused" if on_cuda and not fused_unsupported(params) else "foreach"
+    if impl == "fused":
+        return {"fused": True}
+    return {"foreach": impl == "foreach"}
+
+
+def tensors_of(params: list[Any]) -> list[torch.Tensor]:
+    """Every parameter tensor, whether ``params`` holds tensors or parameter-group dicts."""
+    tensors: list[torch.Tensor] = []
+    for item in params:
+        if isinstance(item, dict):
+            group = item["params"]
+            tensors.extend([group] if isinstance(group, torch.Tensor) else group)
+        else:
+            tensors.append(item)
+    return tensors
+
+
+@register_optimizer("adam", dataclass=AdamConfig)
+class Adam(Optimizer):
+    """``torch.optim.AdamW`` at the first value of ``--lr``, kernel picked by ``--adam-impl``."""
+
+    def __init__(self, cfg: Any, params: Iterable[torch.nn.Parameter] | Iterable[dict]) -> None:
+        super().__init__(cfg, params)
+        tensors = tensors_of(self.params)
+        unsupported = fused_unsupported(tensors) if cfg.adam_impl == "fused" else []
+        if unsupported:
+            kinds = sorted({f"{p.dtype} on {p.device.type}" for p in unsupported})
+            raise ConfigError(
+                f"--adam-impl fused: the fused kernel cannot take parameters of "
+                f"{', '.join(kinds)}; use --adam-impl foreach"
+            )
+        self._optimizer = torch.optim.AdamW(
+            self.params,
+            lr=cfg.lr[0],
+            betas=tuple(cfg.adam_betas),
+            eps=cfg.adam_eps,
+            weight_decay=cfg.weight_decay,
+            **kernel_options(cfg.adam_impl, tensors),
+        )
