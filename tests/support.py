@@ -50,3 +50,54 @@ def fake_distribution(
         write(site / relative, source)
     existing = os.environ.get("PYTHONPATH")
     return {"PYTHONPATH": os.pathsep.join([str(site)] + ([existing] if existing else []))}
+
+
+def write_parallel_text(folder: Path, n_train: int = 64, n_valid: int = 16, seed: int = 0) -> Path:
+    """A reversal task in plain text: ``train.src``/``train.tgt``, ``valid.src``/``valid.tgt``."""
+    import random
+
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(12)]
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in [("train", n_train), ("valid", n_valid)]:
+        src_lines, tgt_lines = [], []
+        for _ in range(n):
+            sent = [rng.choice(words) for _ in range(rng.randint(2, 6))]
+            src_lines.append(" ".join(sent))
+            tgt_lines.append(" ".join(reversed(sent)))
+        (folder / f"{split}.src").write_text("\n".join(src_lines) + "\n")
+        (folder / f"{split}.tgt").write_text("\n".join(tgt_lines) + "\n")
+    return folder
+
+
+def binarize_parallel(text: Path, dest: Path) -> Path:
+    """``text``'s splits as a fairseq data-bin folder, written with seqcore's data library."""
+    from seqcore.data.dictionary import Dictionary
+    from seqcore.data.indexed_dataset import MMapIndexedDatasetBuilder, best_dtype
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for lang in ("src", "tgt"):
+        dictionary = Dictionary()
+        for line in (text / f"train.{lang}").read_text().splitlines():
+            for word in line.split():
+                dictionary.add_symbol(word)
+        dictionary.finalize()
+        dictionary.save(str(dest / f"dict.{lang}.txt"))
+        for split in ("train", "valid"):
+            prefix = dest / f"{split}.src-tgt.{lang}"
+            builder = MMapIndexedDatasetBuilder(f"{prefix}.bin", dtype=best_dtype(len(dictionary)))
+            for line in (text / f"{split}.{lang}").read_text().splitlines():
+                builder.add_item(dictionary.encode_line(line, add_if_not_exist=False))
+            builder.finalize(f"{prefix}.idx")
+    return dest
+
+
+# A tiny transformer: fast enough to train a few updates in a test.
+TINY_TRANSFORMER = [
+    "-a", "transformer", "--encoder-layers", "1", "--decoder-layers", "1",
+    "--encoder-embed-dim", "16", "--decoder-embed-dim", "16",
+    "--encoder-ffn-embed-dim", "32", "--decoder-ffn-embed-dim", "32",
+    "--encoder-attention-heads", "2", "--decoder-attention-heads", "2",
+    "--optimizer", "adam", "--lr", "0.003", "--max-tokens", "64", "--num-workers", "0",
+    "--log-format", "json", "--log-interval", "1", "--dropout", "0.1",
+]

@@ -87,7 +87,7 @@ def test_bad_flag_values_are_one_line_errors_naming_the_flag():
 def test_unknown_flag_suggests_the_closest():
     result = run_seqcore("config", *TOY, "--embed-dimm", "3")
     assert result.returncode == 2
-    assert "No such option: --embed-dimm" in result.stderr and "--embed-dim" in result.stderr
+    assert "No such option '--embed-dimm'" in result.stderr and "--embed-dim" in result.stderr
 
 
 def test_unknown_architecture_suggests_the_closest():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -58,21 +59,21 @@ def atomic_save(state: dict[str, Any], path: str | os.PathLike) -> None:
 
 
 def atomic_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
-    """Give the finished file ``source`` a second name ``target`` (hard link, else a copy),
-    replacing ``target`` atomically."""
+    """Copy the finished file ``source`` to ``target``, replacing it atomically. A real copy,
+    not a hard link, so that damage to one file never reaches the others."""
     source, target = Path(source), Path(target)
     tmp = _temporary(target)
     try:
-        try:
-            os.link(source, tmp)
-        except OSError:
-            import shutil
-
-            shutil.copyfile(source, tmp)
+        with open(source, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+            dst.flush()
+            os.fsync(dst.fileno())
         os.replace(tmp, target)
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        raise CheckpointError(f"cannot write checkpoint {target}: {e.strerror or e}") from None
+        raise CheckpointError(
+            f"cannot write checkpoint {target}: {e.strerror or e}; earlier checkpoints are intact"
+        ) from None
     _fsync_dir(target.parent)
 
 

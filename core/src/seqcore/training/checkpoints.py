@@ -72,11 +72,11 @@ class CheckpointManager:
         metric: float | None,
     ) -> list[Path]:
         """Write ``state`` under every name due now; returns the paths written."""
+        names = self.names_for(epoch, num_updates, end_of_epoch, metric)
         if metric is not None and self.is_better(metric, self.best):
             self.best = metric
         if self.cfg.no_save or not self.is_master:
             return []
-        names = self.names_for(epoch, num_updates, end_of_epoch, metric)
         state.setdefault("extra_state", {})["best"] = self.best
         paths = [self.save_dir / name for name in names]
         atomic_save(state, paths[0])

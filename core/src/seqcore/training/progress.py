@@ -81,8 +81,7 @@ class Progress:
         self._write(f"{head}epoch {epoch:03d} | num_updates {num_updates} | {fields}")
 
     def message(self, text: str) -> None:
-        if self.format == "json":
-            return
+        """A line for the user on stderr (stdout stays machine-readable with json)."""
         if self._bar is not None:
             self._bar.write(text, file=sys.stderr)
         else:

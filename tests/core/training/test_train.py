@@ -1,0 +1,181 @@
+"""`seqcore train` end to end: logging, checkpoints, hooks, exact resume, faults."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+from support import TINY_TRANSFORMER as TINY
+from support import run_seqcore
+
+from seqcore.training.checkpoint_io import load_checkpoint_file
+
+
+def _json_lines(stdout):
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def _train(data_bin, save_dir, *extra, env=None):
+    result = run_seqcore("train", str(data_bin), *TINY, "--save-dir", str(save_dir), *extra, env=env)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_trains_logs_json_and_writes_fairseq_checkpoint_names(data_bin, tmp_path):
+    result = _train(data_bin, tmp_path / "ck", "--max-epoch", "3")
+    records = _json_lines(result.stdout)
+    inner = [r for r in records if r["kind"] == "train_inner"]
+    valid = [r for r in records if r["kind"] == "valid"]
+    assert [r["num_updates"] for r in inner] == list(range(1, len(inner) + 1))
+    for key in ["loss", "nll_loss", "ppl", "wps", "ups", "wpb", "bsz", "lr", "gnorm", "wall"]:
+        assert key in inner[0]
+    assert [v["epoch"] for v in valid] == [1, 2, 3]
+    assert valid[-1]["loss"] < valid[0]["loss"]
+    assert valid[-1]["best_loss"] == min(v["loss"] for v in valid)
+    names = sorted(p.name for p in (tmp_path / "ck").iterdir())
+    assert names == [
+        "checkpoint1.pt", "checkpoint2.pt", "checkpoint3.pt",
+        "checkpoint_best.pt", "checkpoint_last.pt",
+    ]
+    state = load_checkpoint_file(tmp_path / "ck" / "checkpoint_last.pt")
+    assert state["cfg"]["selections"]["arch"] == "transformer"
+    assert state["cfg"]["configs"]["model"]["encoder_embed_dim"] == 16
+    assert state["cfg"]["origins"]["model"]["name"] == "seqcore-plugin-transformer"
+    assert state["extra_state"]["epoch"] == 3
+    assert "checkpoints in" in result.stderr
+
+
+def test_hooks_fire_in_the_documented_order(data_bin, tmp_path):
+    log = tmp_path / "hooks.jsonl"
+    _train(data_bin, tmp_path / "ck", "--max-epoch", "2", "--no-epoch-checkpoints",
+           env={"SEQCORE_TOY_HOOK_LOG": str(log)})
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    names = [e["hook"] for e in events]
+    per_epoch = names.count("update_end") // 2
+    expected = ["train_begin"]
+    for epoch in (1, 2):
+        expected += ["epoch_begin"] + ["update_end"] * per_epoch + ["validation_end"]
+        expected += ["checkpoint_saved"] * (2 if epoch == 1 else 1)  # best (+ last); epoch 2 maybe
+    assert names[0] == "train_begin" and names[-1] == "train_end"
+    assert names[1] == "epoch_begin" and events[1]["epoch"] == 1
+    updates = [e["num_updates"] for e in events if e["hook"] == "update_end"]
+    assert updates == list(range(1, len(updates) + 1))
+    saved = [e["path"] for e in events if e["hook"] == "checkpoint_saved"]
+    assert saved[-1] == "checkpoint_last.pt" and "checkpoint_best.pt" in saved
+    epoch_2 = names.index("epoch_begin", 2)
+    assert names[epoch_2 - 1] == "checkpoint_saved"
+    assert names[epoch_2 - 2 - names[:epoch_2].count("checkpoint_saved") + 1 :].count("validation_end") >= 0
+    assert [e["epoch"] for e in events if e["hook"] == "validation_end"] == [1, 2]
+
+
+def _params(path):
+    return load_checkpoint_file(path)["model"]
+
+
+@pytest.mark.parametrize("kill_after", [3, 8], ids=["mid-epoch", "epoch-boundary"])
+def test_sigkill_and_resume_is_bitwise_identical_to_an_uninterrupted_run(data_bin, tmp_path, kill_after):
+    common = ["--max-update", "10", "--save-interval-updates", "1", "--no-epoch-checkpoints"]
+    _train(data_bin, tmp_path / "straight", *common)
+    killed = run_seqcore(
+        "train", str(data_bin), *TINY, "--save-dir", str(tmp_path / "resumed"), *common,
+        env={"SEQCORE_TOY_SIGKILL_AFTER_UPDATE": str(kill_after)},
+    )
+    assert killed.returncode == -signal.SIGKILL
+    partial = load_checkpoint_file(tmp_path / "resumed" / "checkpoint_last.pt")
+    assert partial["num_updates"] == kill_after
+    resumed = _train(data_bin, tmp_path / "resumed", *common)
+    assert f"resumed from {tmp_path / 'resumed' / 'checkpoint_last.pt'}" in resumed.stderr
+    a = _params(tmp_path / "straight" / "checkpoint_last.pt")
+    b = _params(tmp_path / "resumed" / "checkpoint_last.pt")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_a_checkpoint_holding_a_pickled_object_is_refused_without_running_it(data_bin, tmp_path):
+    marker = tmp_path / "ran"
+    evil = tmp_path / "evil.pt"
+    torch.save({"model": {}, "seqcore": {}, "payload": _Payload(str(marker))}, evil)
+    result = run_seqcore("train", str(data_bin), *TINY, "--save-dir", str(tmp_path / "ck"),
+                         "--restore-file", str(evil), "--max-update", "1")
+    assert result.returncode == 1
+    assert f"checkpoint {evil} is refused" in result.stderr
+    assert not marker.exists()
+
+
+class _Payload:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_corrupt_last_checkpoint_is_reported_and_another_can_be_restored(data_bin, tmp_path):
+    ck = tmp_path / "ck"
+    _train(data_bin, ck, "--max-epoch", "1")
+    last = ck / "checkpoint_last.pt"
+    last.write_bytes(last.read_bytes()[:1000])
+    result = run_seqcore("train", str(data_bin), *TINY, "--save-dir", str(ck), "--max-epoch", "2")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"seqcore: error: checkpoint {last} is corrupt or truncated (RuntimeError); "
+        "use --restore-file to resume from another checkpoint"
+    )
+    ok = _train(data_bin, ck, "--max-epoch", "2", "--restore-file", "checkpoint1.pt")
+    assert "resumed from" in ok.stderr and "checkpoint1.pt" in ok.stderr
+
+
+def test_save_dir_that_cannot_be_created_fails_before_training(data_bin, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run_seqcore("train", str(data_bin), *TINY, "--save-dir", str(blocker / "ck"), "--max-update", "1")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"seqcore: error: --save-dir {blocker / 'ck'}: cannot create it")
+
+
+def test_non_finite_loss_skips_updates_then_aborts_with_a_clear_message(data_bin, tmp_path):
+    args = ["train", str(data_bin), *TINY, "--criterion", "toy_mse", "--save-dir", str(tmp_path / "ck"),
+            "--max-update", "20", "--max-nonfinite-updates", "3"]
+    result = run_seqcore(*args, env={"SEQCORE_TOY_NAN_LOSS": "1"})
+    assert result.returncode == 1
+    assert "seqcore: error: gradients were not finite in 3 updates in a row (at update 1" in result.stderr
+    assert not (tmp_path / "ck" / "checkpoint_last.pt").exists()
+
+
+def test_flag_errors_are_one_line(data_bin, tmp_path):
+    result = run_seqcore("train", str(data_bin), *TINY, "--max-epochs", "1")
+    assert result.returncode == 2 and "No such option '--max-epochs'" in result.stderr
+    assert "--max-epoch" in result.stderr and result.stderr.count("\n") == 1
+    result = run_seqcore("train", str(data_bin), *TINY, "--max-epoch", "two")
+    assert result.returncode == 2 and "'--max-epoch'" in result.stderr
+    result = run_seqcore("train", str(data_bin), *TINY, "--encoder-embed-dim", "15")
+    assert result.returncode == 1 and "--encoder-embed-dim" in result.stderr
+    result = run_seqcore("train", str(data_bin), "-a", "transformer", "--max-tokens", "64")
+    assert result.returncode == 1 and result.stderr.splitlines()[-1] == (
+        "seqcore: error: --optimizer is required (see 'seqcore train --help')"
+    )
+
+
+def test_ctrl_c_stops_cleanly_without_half_written_files(data_bin, tmp_path):
+    ck = tmp_path / "ck"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "seqcore", "train", str(data_bin), *TINY, "--save-dir", str(ck),
+         "--max-update", "100000", "--save-interval-updates", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SEQCORE_")},
+    )
+    import time
+
+    deadline = time.time() + 60
+    while not (ck / "checkpoint_last.pt").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.rstrip().endswith("seqcore: interrupted")
+    assert not [p for p in ck.iterdir() if p.name.startswith(".")]
+    load_checkpoint_file(ck / "checkpoint_last.pt")
