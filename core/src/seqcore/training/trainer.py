@@ -116,7 +116,10 @@ class Trainer:
                 self._dummy_sample = sample
             last = i == len(samples) - 1
             no_sync = self.wrapped_model.no_sync if (self.dist.enabled and not last) else None
-            torch.manual_seed(_micro_batch_seed(self.cfg.common.seed, self.num_updates, i))
+            # the micro-batch's place in the global batch: the same on one process with
+            # --update-freq N as on N ranks, so both draw the same dropout masks
+            index = self.dist.rank * len(samples) + i
+            torch.manual_seed(_micro_batch_seed(self.cfg.common.seed, self.num_updates, index))
             with no_sync() if no_sync else contextlib.nullcontext(), self.autocast():
                 loss, size, log = self.task.train_step(
                     sample, self.wrapped_model, self.criterion, self.optimizer, self.num_updates,

@@ -1,0 +1,89 @@
+"""One step of a search: from next-token log-probabilities to ranked candidate extensions.
+
+Every strategy takes ``lprobs`` (bsz x beam x V, already constrained) and each hypothesis'
+cumulative score so far (bsz x beam, ``None`` at step 0), and returns three bsz x C tensors,
+best candidates first where the strategy ranks them: the candidates' cumulative scores, their
+tokens, and the beam each one extends. At step 0 every beam of a sentence holds the same
+hypothesis, so only the first beam is expanded.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+Candidates = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+class BeamSearch:
+    """Keeps the ``2 * beam`` best extensions, so that ``beam`` of them remain when some end."""
+
+    def step(self, step: int, lprobs: torch.Tensor, prev_scores: torch.Tensor | None) -> Candidates:
+        bsz, beam, vocab = lprobs.shape
+        if step == 0:
+            lprobs = lprobs.clone()
+            lprobs[:, 1:] = -math.inf
+        else:
+            lprobs = lprobs + prev_scores.unsqueeze(-1)
+        flat = lprobs.view(bsz, beam * vocab)
+        scores, flat_index = flat.topk(min(2 * beam, flat.size(1)), dim=1)
+        return scores, flat_index % vocab, torch.div(flat_index, vocab, rounding_mode="floor")
+
+
+class Sampling:
+    """Draws one next token per hypothesis, optionally restricted to the ``topk`` most likely
+    tokens or to the nucleus (the smallest set of most likely tokens whose mass reaches
+    ``topp``). A candidate's score is its log-probability under the model (the restricted set is
+    not renormalised), as in fairseq. ``generator`` makes draws reproducible."""
+
+    def __init__(
+        self, topk: int = -1, topp: float = -1.0, generator: torch.Generator | None = None
+    ) -> None:
+        self.topk = topk
+        self.topp = topp
+        self.generator = generator
+
+    def step(self, step: int, lprobs: torch.Tensor, prev_scores: torch.Tensor | None) -> Candidates:
+        bsz, beam, _ = lprobs.shape
+        if step == 0:
+            lprobs = lprobs[:, :1]
+        if self.topp > 0:
+            probs, vocab_index = nucleus(lprobs, self.topp)
+        elif self.topk > 0:
+            top_lprobs, vocab_index = lprobs.topk(min(self.topk, lprobs.size(-1)), dim=-1)
+            probs = top_lprobs.exp()
+        else:
+            probs, vocab_index = lprobs.exp(), None
+        rows = probs.reshape(-1, probs.size(-1))
+        # A row with no mass left (every token blocked) draws its first entry, which scores -inf.
+        draw_from = rows.clone()
+        draw_from[rows.sum(dim=-1) <= 0, 0] = 1.0
+        if step == 0:
+            choice = torch.multinomial(draw_from, beam, replacement=True, generator=self.generator)
+            probs = probs.expand(bsz, beam, -1)
+            beams = choice.new_zeros(bsz, beam)
+        else:
+            choice = torch.multinomial(draw_from, 1, replacement=True, generator=self.generator)
+            beams = torch.arange(beam, device=choice.device).repeat(bsz, 1)
+        choice = choice.view(bsz, beam, 1)
+        scores = probs.gather(2, choice).squeeze(2).log()
+        if vocab_index is not None:
+            tokens = vocab_index.expand(bsz, beam, -1).gather(2, choice).squeeze(2)
+        else:
+            tokens = choice.squeeze(2)
+        if prev_scores is not None:
+            scores = scores + prev_scores
+        return scores, tokens, beams
+
+
+def nucleus(lprobs: torch.Tensor, topp: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The probabilities (others zeroed) and vocabulary indices of the most likely tokens, in
+    decreasing order, up to and including the first one at which the mass reaches ``topp``."""
+    sorted_probs, sorted_index = lprobs.exp().sort(dim=-1, descending=True)
+    mass = sorted_probs.cumsum(dim=-1)
+    mass_before = torch.cat([torch.zeros_like(mass[..., :1]), mass[..., :-1]], dim=-1)
+    keep = mass_before < topp
+    width = int(keep.sum(dim=-1).max().item())
+    probs = sorted_probs[..., :width].masked_fill(~keep[..., :width], 0.0)
+    return probs, sorted_index[..., :width]
