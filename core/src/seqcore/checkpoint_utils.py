@@ -1,0 +1,182 @@
+"""Models from checkpoints alone: the saved configuration, plug-ins discovered again.
+
+A checkpoint stores its resolved configuration as plain data together with the origin
+(distribution and version, or user dir) of every component. Loading it looks each component up
+in the registries again; one that is not installed is an error naming it and where it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+
+from seqcore.config.component import make_config
+from seqcore.config.fields import config_fields
+from seqcore.config.resolve import ResolvedConfig
+from seqcore.config.types import ConversionError, convert
+from seqcore.errors import CheckpointError, UnknownComponentError
+from seqcore.loader import load_plugins
+from seqcore.origin import Origin
+from seqcore.registry import ARCHITECTURES, CRITERIONS, LR_SCHEDULERS, OPTIMIZERS, TASKS
+from seqcore.training.checkpoint_io import load_checkpoint_file
+
+_REGISTRY_OF_ROLE = {
+    "task": ("task", TASKS),
+    "criterion": ("criterion", CRITERIONS),
+    "optimizer": ("optimizer", OPTIMIZERS),
+    "lr_scheduler": ("lr_scheduler", LR_SCHEDULERS),
+}
+
+
+def _origin_text(origin: dict[str, Any] | None) -> str:
+    if not origin:
+        return "an unknown plug-in"
+    return str(Origin(**origin))
+
+
+def _config_class(role: str, cfg_dict: dict[str, Any], path: str) -> tuple[str, type | None]:
+    """(component name, config class) of ``role`` in a checkpoint's configuration."""
+    selections = cfg_dict["selections"]
+    origins = cfg_dict.get("origins", {})
+    try:
+        if role == "model":
+            from seqcore.models.registry import model_entry_for_arch
+
+            arch = selections["arch"]
+            if arch not in ARCHITECTURES:
+                raise UnknownComponentError(arch)
+            entry = model_entry_for_arch(arch)
+            return entry.name, entry.config_class
+        if role in _REGISTRY_OF_ROLE:
+            key, registry = _REGISTRY_OF_ROLE[role]
+            entry = registry.get(selections[key])
+            return entry.name, entry.config_class
+    except UnknownComponentError:
+        what = (
+            f"model architecture {selections['arch']!r}"
+            if role == "model"
+            else f"{role.replace('_', ' ')} {selections[_REGISTRY_OF_ROLE[role][0]]!r}"
+        )
+        origin = origins.get(role)
+        hint = (
+            f"pass --user-dir {origin['name']}"
+            if origin and origin.get("kind") == "user-dir"
+            else f"pip install {origin['name']}"
+            if origin and origin.get("kind") == "distribution"
+            else "install the plug-in that provides it"
+        )
+        raise CheckpointError(
+            f"{path} needs {what} from {_origin_text(origin)}, which is not installed here; {hint}"
+        ) from None
+    return role, None  # the trainer's own options: kept as plain data
+
+
+def checkpoint_config(
+    state: dict[str, Any], path: str, overrides: dict[str, Any] | None = None
+) -> ResolvedConfig:
+    """The :class:`ResolvedConfig` a checkpoint was trained with, ``overrides`` applied to every
+    component that has such a field."""
+    cfg_dict = state["cfg"]
+    overrides = dict(overrides or {})
+    used: set[str] = set()
+    configs: dict[str, Any] = {}
+    for role, values in cfg_dict["configs"].items():
+        name, config_class = _config_class(role, cfg_dict, path)
+        if config_class is None and role not in ("model",) + tuple(_REGISTRY_OF_ROLE):
+            configs[role] = _Plain(values)
+            for key in set(overrides) & set(values):
+                setattr(configs[role], key, overrides[key])
+                used.add(key)
+            continue
+        fields = {f.name: tp for f, tp in config_fields(config_class)}
+        kept = {}
+        for key, value in values.items():
+            if key not in fields:
+                continue  # a field the installed version no longer has
+            if key in overrides:
+                value = overrides[key]
+                used.add(key)
+            try:
+                kept[key] = convert(fields[key], value)
+            except ConversionError as e:
+                raise CheckpointError(f"{path}: {role} option {key}: {e}") from None
+        configs[role] = make_config(config_class, name, kept)
+    unknown = sorted(set(overrides) - used)
+    if unknown:
+        raise CheckpointError(
+            f"--model-overrides: {', '.join(unknown)} is not an option of the model in {path}"
+        )
+    origins = {
+        role: Origin(**o) if o else None for role, o in cfg_dict.get("origins", {}).items()
+    }
+    return ResolvedConfig(dict(cfg_dict["selections"]), configs, origins)
+
+
+@dataclasses.dataclass
+class _Plain:
+    """The trainer's options from a checkpoint, as attributes."""
+
+    values: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "values":
+            super().__setattr__(name, value)
+        else:
+            self.values[name] = value
+
+
+def load_model_ensemble(
+    paths: list[str],
+    task: Any = None,
+    *,
+    data: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    user_dirs: tuple[str, ...] = (),
+) -> tuple[list[torch.nn.Module], ResolvedConfig, Any]:
+    """Build and load each checkpoint's model; the task comes from the first checkpoint's
+    configuration (with ``data`` as its data folder) unless given."""
+    load_plugins(user_dirs)
+    models, first_cfg = [], None
+    for path in paths:
+        state = load_checkpoint_file(path)
+        cfg = checkpoint_config(state, path, overrides)
+        if first_cfg is None:
+            first_cfg = cfg
+        if task is None:
+            if data is not None and hasattr(cfg.task, "data"):
+                cfg.task.data = data
+            task = TASKS.get(cfg.selections["task"]).obj.setup_task(cfg.task)
+        model = task.build_model(cfg.model)
+        load_weights(model, state["model"], path)
+        model.eval()
+        models.append(model)
+    return models, first_cfg, task
+
+
+def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], path: str) -> None:
+    """Load ``weights``; a mismatch is a one-line error that says what differs."""
+    own = model.state_dict()
+    for key, tensor in weights.items():
+        if key in own and own[key].shape != tensor.shape:
+            raise CheckpointError(
+                f"{path} does not fit the model built here: {key} has shape "
+                f"{tuple(tensor.shape)} in the checkpoint but {tuple(own[key].shape)} here "
+                "(are the data folder's dictionaries the ones it was trained with?)"
+            )
+    missing = sorted(set(own) - set(weights))
+    unexpected = sorted(set(weights) - set(own))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path} does not fit the model built here: missing {missing[:3]}, unexpected "
+            f"{unexpected[:3]}"
+        )
+    model.load_state_dict(weights)
+
