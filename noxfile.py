@@ -15,7 +15,12 @@ ROOT = Path(__file__).parent
 CONSTRAINTS = ["-c", str(ROOT / "constraints.txt")]
 # Every distribution in the repository, installed together so that pip takes the local `seqcore`
 # (an unrelated project of that name exists on PyPI).
-DISTRIBUTIONS = ["./core[sentencepiece]", "./plugins/transformer", "./plugins/lstm", "./plugins/adam"]
+DISTRIBUTIONS = [
+    "./core[sentencepiece]",
+    "./plugins/transformer",
+    "./plugins/lstm",
+    "./plugins/adam",
+]
 TEST_PLUGINS = ["./tests/fixtures/seqcore-plugin-toy"]
 
 
@@ -47,3 +52,11 @@ def bench(session: nox.Session) -> None:
     scripts = session.posargs or sorted(str(p) for p in (ROOT / "bench").glob("bench_*.py"))
     for script in scripts:
         session.run("python", script)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Install everything, build a small corpus from real text, preprocess it, train a small
+    transformer with a progress bar, and translate held-out sentences with their BLEU."""
+    install_seqcore(session, "sacrebleu>=2.3")
+    session.run("python", "examples/demo.py", *session.posargs)

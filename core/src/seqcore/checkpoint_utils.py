@@ -108,9 +108,7 @@ def checkpoint_config(
         raise CheckpointError(
             f"--model-overrides: {', '.join(unknown)} is not an option of the model in {path}"
         )
-    origins = {
-        role: Origin(**o) if o else None for role, o in cfg_dict.get("origins", {}).items()
-    }
+    origins = {role: Origin(**o) if o else None for role, o in cfg_dict.get("origins", {}).items()}
     return ResolvedConfig(dict(cfg_dict["selections"]), configs, origins)
 
 
@@ -179,4 +177,3 @@ def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], path:
             f"{unexpected[:3]}"
         )
     model.load_state_dict(weights)
-

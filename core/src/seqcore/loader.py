@@ -93,7 +93,9 @@ def env_user_dirs() -> list[str]:
     return [p for p in os.environ.get(ENV_USER_DIR, "").split(os.pathsep) if p]
 
 
-def load_plugins(user_dirs: Iterable[str] = (), *, strict: bool | None = None) -> pluggy.PluginManager:
+def load_plugins(
+    user_dirs: Iterable[str] = (), *, strict: bool | None = None
+) -> pluggy.PluginManager:
     """Load installed plug-ins (once) and the given user dirs (each once); idempotent."""
     state = _get_state()
     strict = _env_flag(ENV_STRICT) if strict is None else strict

@@ -1,7 +1,6 @@
 """Options derived from the selected components' dataclasses: flags, help, precedence, errors."""
 
 import tomllib
-
 from support import run_seqcore, write
 
 TOY = ["--task", "translation", "-a", "toy_wide", "--criterion", "toy_mse", "--optimizer", "sgd"]
@@ -52,14 +51,18 @@ def test_precedence_default_then_architecture_then_config_file_then_flags(tmp_pa
 
 
 def test_selectors_can_come_from_the_config_file_and_flags_override_them(tmp_path):
-    conf = write(tmp_path / "c.toml", 'arch = "toy_tiny"\ncriterion = "toy_mse"\noptimizer = "sgd"\n')
+    conf = write(
+        tmp_path / "c.toml", 'arch = "toy_tiny"\ncriterion = "toy_mse"\noptimizer = "sgd"\n'
+    )
     cfg = _config("--config", str(conf))
     assert cfg["arch"] == "toy_tiny" and cfg["embed_dim"] == 4
     assert _config("--config", str(conf), "-a", "toy_wide")["embed_dim"] == 64
 
 
 def test_config_output_reads_back_to_the_same_configuration(tmp_path):
-    first = run_seqcore("config", *TOY, "--embed-dim", "12", "--lr", "0.1,0.05", "--no-share-embeddings")
+    first = run_seqcore(
+        "config", *TOY, "--embed-dim", "12", "--lr", "0.1,0.05", "--no-share-embeddings"
+    )
     assert first.returncode == 0, first.stderr
     saved = write(tmp_path / "saved.toml", first.stdout)
     again = run_seqcore("config", "--config", str(saved))
@@ -121,7 +124,9 @@ def test_config_file_errors_name_the_file(tmp_path):
 
 def test_field_type_clash_between_components_names_both(tmp_path):
     user_dir = tmp_path / "clashing"
-    write(user_dir / "__init__.py", """
+    write(
+        user_dir / "__init__.py",
+        """
         from dataclasses import dataclass
         from seqcore.tasks import Task, register_task
 
@@ -132,7 +137,8 @@ def test_field_type_clash_between_components_names_both(tmp_path):
         @register_task("clash_task", dataclass=ClashConfig)
         class ClashTask(Task):
             pass
-        """)
+        """,
+    )
     result = run_seqcore("config", "--user-dir", str(user_dir), *TOY[2:], "--task", "clash_task")
     assert result.returncode == 1
     err = result.stderr
@@ -142,7 +148,9 @@ def test_field_type_clash_between_components_names_both(tmp_path):
 
 def test_fairseq_overview_user_dir_architecture_on_top_of_another(tmp_path):
     user_dir = tmp_path / "my-module"
-    write(user_dir / "__init__.py", """
+    write(
+        user_dir / "__init__.py",
+        """
         from seqcore.models import register_model_architecture
         from seqcore_toy import toy_wide
 
@@ -150,8 +158,18 @@ def test_fairseq_overview_user_dir_architecture_on_top_of_another(tmp_path):
         def my_toy(cfg):
             cfg.embed_dim = getattr(cfg, "embed_dim", 1024)
             toy_wide(cfg)
-        """)
-    base = ["--user-dir", str(user_dir), "-a", "my_toy", "--criterion", "toy_mse", "--optimizer", "sgd"]
+        """,
+    )
+    base = [
+        "--user-dir",
+        str(user_dir),
+        "-a",
+        "my_toy",
+        "--criterion",
+        "toy_mse",
+        "--optimizer",
+        "sgd",
+    ]
     cfg = _config(*base)
     assert cfg["arch"] == "my_toy" and cfg["embed_dim"] == 1024 and cfg["dropout"] == 0.3
     assert _config(*base, "--embed-dim", "16")["embed_dim"] == 16

@@ -50,11 +50,16 @@ def test_plugin_commands_are_added_through_the_hook():
 def test_unknown_command_is_a_one_line_error():
     result = run_seqcore("tranin")
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "seqcore: error: No such command 'tranin'" in result.stderr
+    assert (
+        result.stderr.count("\n") == 1
+        and "seqcore: error: No such command 'tranin'" in result.stderr
+    )
 
 
 def test_broken_plugin_warns_once_and_everything_else_keeps_working(tmp_path):
-    env = fake_distribution(tmp_path, "seqcore-plugin-broken", "2.0", {"broken": "broken_plugin_mod"}, BROKEN)
+    env = fake_distribution(
+        tmp_path, "seqcore-plugin-broken", "2.0", {"broken": "broken_plugin_mod"}, BROKEN
+    )
     records, result = _plugins_json(env=env)
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
     assert len(warnings) == 1
@@ -71,7 +76,9 @@ def test_broken_plugin_warns_once_and_everything_else_keeps_working(tmp_path):
 
 
 def test_strict_plugins_makes_a_broken_plugin_fatal(tmp_path):
-    env = fake_distribution(tmp_path, "seqcore-plugin-broken", "2.0", {"broken": "broken_plugin_mod"}, BROKEN)
+    env = fake_distribution(
+        tmp_path, "seqcore-plugin-broken", "2.0", {"broken": "broken_plugin_mod"}, BROKEN
+    )
     for args, extra_env in [(["--strict-plugins"], {}), ([], {"SEQCORE_STRICT_PLUGINS": "1"})]:
         result = run_seqcore("plugins", *args, env={**env, **extra_env})
         assert result.returncode == 1
@@ -81,22 +88,29 @@ def test_strict_plugins_makes_a_broken_plugin_fatal(tmp_path):
 
 def test_disable_autoload_keeps_builtins_and_user_dirs_only(tmp_path):
     user_dir = tmp_path / "mine"
-    write(user_dir / "__init__.py", "from seqcore.criterions import Criterion, register_criterion\n"
-          "@register_criterion('mine_ce')\nclass Mine(Criterion):\n    pass\n")
-    records, _ = _plugins_json("--user-dir", str(user_dir), env={"SEQCORE_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    write(
+        user_dir / "__init__.py",
+        "from seqcore.criterions import Criterion, register_criterion\n"
+        "@register_criterion('mine_ce')\nclass Mine(Criterion):\n    pass\n",
+    )
+    records, _ = _plugins_json(
+        "--user-dir", str(user_dir), env={"SEQCORE_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    )
     assert "seqcore-plugin-toy" not in records
     assert "seqcore" in records
     assert records[str(user_dir.resolve())]["components"]["criterion"][0]["name"] == "mine_ce"
 
 
 def test_a_name_clash_between_distributions_names_both(tmp_path):
-    clash = {"clash_mod/__init__.py": """
+    clash = {
+        "clash_mod/__init__.py": """
         from seqcore.models import BaseModel, register_model
 
         @register_model("toy")
         class Impostor(BaseModel):
             pass
-        """}
+        """
+    }
     env = fake_distribution(tmp_path, "seqcore-plugin-clash", "1.5", {"clash": "clash_mod"}, clash)
     result = run_seqcore("plugins", env=env)
     assert result.returncode == 1
@@ -109,7 +123,9 @@ def test_a_name_clash_between_distributions_names_both(tmp_path):
 def test_user_dir_package_single_file_and_environment(tmp_path):
     pkg = tmp_path / "my-module"
     write(pkg / "__init__.py", "from . import models\n")
-    write(pkg / "models.py", """
+    write(
+        pkg / "models.py",
+        """
         from seqcore.models import register_model_architecture
         from seqcore_toy import toy_wide
 
@@ -117,32 +133,41 @@ def test_user_dir_package_single_file_and_environment(tmp_path):
         def my_toy(cfg):
             cfg.embed_dim = getattr(cfg, "embed_dim", 1024)
             toy_wide(cfg)
-        """)
-    single = write(tmp_path / "single_file_plugin.py", """
+        """,
+    )
+    single = write(
+        tmp_path / "single_file_plugin.py",
+        """
         from seqcore.optim.lr_scheduler import LRScheduler, register_lr_scheduler
 
         @register_lr_scheduler("single_constant")
         class Constant(LRScheduler):
             pass
-        """)
+        """,
+    )
     records, _ = _plugins_json("--user-dir", str(pkg), env={"SEQCORE_USER_DIR": str(single)})
     mine = records[str(pkg.resolve())]
     assert mine["kind"] == "user-dir"
     assert mine["architectures"] == [{"name": "my_toy", "model": "toy"}]
-    assert records[str(single.resolve())]["components"]["lr_scheduler"][0]["name"] == "single_constant"
+    assert (
+        records[str(single.resolve())]["components"]["lr_scheduler"][0]["name"] == "single_constant"
+    )
 
 
 def test_user_dir_whose_name_is_taken_by_an_imported_module_still_loads(tmp_path):
     # "json" is imported by seqcore itself; the user's folder of that name must not clash with it
     pkg = tmp_path / "json"
     write(pkg / "__init__.py", "from .inner import X\n")
-    write(pkg / "inner.py", """
+    write(
+        pkg / "inner.py",
+        """
         from seqcore.criterions import Criterion, register_criterion
 
         @register_criterion("from_json_dir")
         class X(Criterion):
             pass
-        """)
+        """,
+    )
     records, result = _plugins_json("--user-dir", str(pkg))
     assert records[str(pkg.resolve())]["components"]["criterion"][0]["name"] == "from_json_dir"
 
@@ -150,7 +175,10 @@ def test_user_dir_whose_name_is_taken_by_an_imported_module_still_loads(tmp_path
 def test_user_dir_errors_are_one_line(tmp_path):
     result = run_seqcore("plugins", "--user-dir", str(tmp_path / "nope"))
     assert result.returncode == 1
-    assert result.stderr == f"seqcore: error: --user-dir {tmp_path / 'nope'}: no such folder or .py file\n"
+    assert (
+        result.stderr
+        == f"seqcore: error: --user-dir {tmp_path / 'nope'}: no such folder or .py file\n"
+    )
     bad = write(tmp_path / "bad" / "__init__.py", "raise RuntimeError('boom')\n").parent
     result = run_seqcore("plugins", "--user-dir", str(bad))
     assert result.returncode == 1
@@ -167,13 +195,18 @@ def test_import_seqcore_and_help_import_neither_torch_nor_plugins():
         "        main(argv)\n"
         "    except SystemExit as e:\n"
         "        assert e.code == 0\n"
-        "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('seqcore_', 'seqcore.builtins'))]\n"
+        "plugin_prefixes = ('seqcore_', 'seqcore.builtins')\n"
+        "bad = [m for m in sys.modules if m == 'torch' or m.startswith(plugin_prefixes)]\n"
         "print('IMPORTED', bad)\n"
     )
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            env={k: v for k, v in os.environ.items() if not k.startswith("SEQCORE_")})
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SEQCORE_")},
+    )
     assert result.returncode == 0, result.stderr
     assert "IMPORTED []" in result.stdout

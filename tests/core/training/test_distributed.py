@@ -13,21 +13,52 @@ from support import run_seqcore
 def test_two_gloo_ranks_match_each_other_and_one_process_with_update_freq_2(data_bin, tmp_path):
     # SGD: Adam would turn the float noise of gradients that are zero in exact arithmetic (the
     # attention key bias) into full-size steps, which no summation order can reproduce
-    common = [str(data_bin), *TINY, "--optimizer", "sgd", "--lr", "0.5", "--max-update", "4", "--no-save"]
+    common = [
+        str(data_bin),
+        *TINY,
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.5",
+        "--max-update",
+        "4",
+        "--no-save",
+    ]
     ddp_dump, single_dump = tmp_path / "ddp", tmp_path / "single"
     ddp_dump.mkdir()
     single_dump.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEQCORE_")}
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "seqcore", "train", *common, "--save-dir", str(tmp_path / "ck1")],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "seqcore",
+            "train",
+            *common,
+            "--save-dir",
+            str(tmp_path / "ck1"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**env, "SEQCORE_TOY_DUMP_PARAMS": str(ddp_dump), "OMP_NUM_THREADS": "1"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 process(es)" in result.stderr
-    single = run_seqcore("train", *common, "--update-freq", "2", "--save-dir", str(tmp_path / "ck2"),
-                         env={"SEQCORE_TOY_DUMP_PARAMS": str(single_dump)})
+    single = run_seqcore(
+        "train",
+        *common,
+        "--update-freq",
+        "2",
+        "--save-dir",
+        str(tmp_path / "ck2"),
+        env={"SEQCORE_TOY_DUMP_PARAMS": str(single_dump)},
+    )
     assert single.returncode == 0, single.stderr
     rank0 = torch.load(ddp_dump / "rank0.pt", weights_only=True)
     rank1 = torch.load(ddp_dump / "rank1.pt", weights_only=True)
@@ -42,8 +73,20 @@ def test_two_gloo_ranks_match_each_other_and_one_process_with_update_freq_2(data
 def _initial(data_bin, tmp_path):
     dump = tmp_path / "init"
     dump.mkdir()
-    result = run_seqcore("train", str(data_bin), *TINY, "--optimizer", "sgd", "--max-update", "0", "--no-save",
-                         "--save-dir", str(tmp_path / "ck0"), "--max-epoch", "1",
-                         env={"SEQCORE_TOY_DUMP_PARAMS": str(dump)})
+    result = run_seqcore(
+        "train",
+        str(data_bin),
+        *TINY,
+        "--optimizer",
+        "sgd",
+        "--max-update",
+        "0",
+        "--no-save",
+        "--save-dir",
+        str(tmp_path / "ck0"),
+        "--max-epoch",
+        "1",
+        env={"SEQCORE_TOY_DUMP_PARAMS": str(dump)},
+    )
     assert result.returncode == 0, result.stderr
     return torch.load(dump / "rank0.pt", weights_only=True)

@@ -19,7 +19,9 @@ def _json_lines(stdout):
 
 
 def _train(data_bin, save_dir, *extra, env=None):
-    result = run_seqcore("train", str(data_bin), *TINY, "--save-dir", str(save_dir), *extra, env=env)
+    result = run_seqcore(
+        "train", str(data_bin), *TINY, "--save-dir", str(save_dir), *extra, env=env
+    )
     assert result.returncode == 0, result.stderr
     return result
 
@@ -37,8 +39,11 @@ def test_trains_logs_json_and_writes_fairseq_checkpoint_names(data_bin, tmp_path
     assert valid[-1]["best_loss"] == min(v["loss"] for v in valid)
     names = sorted(p.name for p in (tmp_path / "ck").iterdir())
     assert names == [
-        "checkpoint1.pt", "checkpoint2.pt", "checkpoint3.pt",
-        "checkpoint_best.pt", "checkpoint_last.pt",
+        "checkpoint1.pt",
+        "checkpoint2.pt",
+        "checkpoint3.pt",
+        "checkpoint_best.pt",
+        "checkpoint_last.pt",
     ]
     state = load_checkpoint_file(tmp_path / "ck" / "checkpoint_last.pt")
     assert state["cfg"]["selections"]["arch"] == "transformer"
@@ -50,8 +55,14 @@ def test_trains_logs_json_and_writes_fairseq_checkpoint_names(data_bin, tmp_path
 
 def test_hooks_fire_in_the_documented_order(data_bin, tmp_path):
     log = tmp_path / "hooks.jsonl"
-    _train(data_bin, tmp_path / "ck", "--max-epoch", "2", "--no-epoch-checkpoints",
-           env={"SEQCORE_TOY_HOOK_LOG": str(log)})
+    _train(
+        data_bin,
+        tmp_path / "ck",
+        "--max-epoch",
+        "2",
+        "--no-epoch-checkpoints",
+        env={"SEQCORE_TOY_HOOK_LOG": str(log)},
+    )
     events = [json.loads(line) for line in log.read_text().splitlines()]
     names = [e["hook"] for e in events]
     per_epoch = names.count("update_end") // 2
@@ -67,7 +78,10 @@ def test_hooks_fire_in_the_documented_order(data_bin, tmp_path):
     assert saved[-1] == "checkpoint_last.pt" and "checkpoint_best.pt" in saved
     epoch_2 = names.index("epoch_begin", 2)
     assert names[epoch_2 - 1] == "checkpoint_saved"
-    assert names[epoch_2 - 2 - names[:epoch_2].count("checkpoint_saved") + 1 :].count("validation_end") >= 0
+    assert (
+        names[epoch_2 - 2 - names[:epoch_2].count("checkpoint_saved") + 1 :].count("validation_end")
+        >= 0
+    )
     assert [e["epoch"] for e in events if e["hook"] == "validation_end"] == [1, 2]
 
 
@@ -76,11 +90,18 @@ def _params(path):
 
 
 @pytest.mark.parametrize("kill_after", [3, 8], ids=["mid-epoch", "epoch-boundary"])
-def test_sigkill_and_resume_is_bitwise_identical_to_an_uninterrupted_run(data_bin, tmp_path, kill_after):
+def test_sigkill_and_resume_is_bitwise_identical_to_an_uninterrupted_run(
+    data_bin, tmp_path, kill_after
+):
     common = ["--max-update", "10", "--save-interval-updates", "1", "--no-epoch-checkpoints"]
     _train(data_bin, tmp_path / "straight", *common)
     killed = run_seqcore(
-        "train", str(data_bin), *TINY, "--save-dir", str(tmp_path / "resumed"), *common,
+        "train",
+        str(data_bin),
+        *TINY,
+        "--save-dir",
+        str(tmp_path / "resumed"),
+        *common,
         env={"SEQCORE_TOY_SIGKILL_AFTER_UPDATE": str(kill_after)},
     )
     assert killed.returncode == -signal.SIGKILL
@@ -99,8 +120,17 @@ def test_a_checkpoint_holding_a_pickled_object_is_refused_without_running_it(dat
     marker = tmp_path / "ran"
     evil = tmp_path / "evil.pt"
     torch.save({"model": {}, "seqcore": {}, "payload": _Payload(str(marker))}, evil)
-    result = run_seqcore("train", str(data_bin), *TINY, "--save-dir", str(tmp_path / "ck"),
-                         "--restore-file", str(evil), "--max-update", "1")
+    result = run_seqcore(
+        "train",
+        str(data_bin),
+        *TINY,
+        "--save-dir",
+        str(tmp_path / "ck"),
+        "--restore-file",
+        str(evil),
+        "--max-update",
+        "1",
+    )
     assert result.returncode == 1
     assert f"checkpoint {evil} is refused" in result.stderr
     assert not marker.exists()
@@ -132,17 +162,35 @@ def test_corrupt_last_checkpoint_is_reported_and_another_can_be_restored(data_bi
 def test_save_dir_that_cannot_be_created_fails_before_training(data_bin, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = run_seqcore("train", str(data_bin), *TINY, "--save-dir", str(blocker / "ck"), "--max-update", "1")
+    result = run_seqcore(
+        "train", str(data_bin), *TINY, "--save-dir", str(blocker / "ck"), "--max-update", "1"
+    )
     assert result.returncode == 1
-    assert result.stderr.startswith(f"seqcore: error: --save-dir {blocker / 'ck'}: cannot create it")
+    assert result.stderr.startswith(
+        f"seqcore: error: --save-dir {blocker / 'ck'}: cannot create it"
+    )
 
 
 def test_non_finite_loss_skips_updates_then_aborts_with_a_clear_message(data_bin, tmp_path):
-    args = ["train", str(data_bin), *TINY, "--criterion", "toy_mse", "--save-dir", str(tmp_path / "ck"),
-            "--max-update", "20", "--max-nonfinite-updates", "3"]
+    args = [
+        "train",
+        str(data_bin),
+        *TINY,
+        "--criterion",
+        "toy_mse",
+        "--save-dir",
+        str(tmp_path / "ck"),
+        "--max-update",
+        "20",
+        "--max-nonfinite-updates",
+        "3",
+    ]
     result = run_seqcore(*args, env={"SEQCORE_TOY_NAN_LOSS": "1"})
     assert result.returncode == 1
-    assert "seqcore: error: gradients were not finite in 3 updates in a row (at update 1" in result.stderr
+    assert (
+        "seqcore: error: gradients were not finite in 3 updates in a row (at update 1"
+        in result.stderr
+    )
     assert not (tmp_path / "ck" / "checkpoint_last.pt").exists()
 
 
@@ -163,9 +211,23 @@ def test_flag_errors_are_one_line(data_bin, tmp_path):
 def test_ctrl_c_stops_cleanly_without_half_written_files(data_bin, tmp_path):
     ck = tmp_path / "ck"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "seqcore", "train", str(data_bin), *TINY, "--save-dir", str(ck),
-         "--max-update", "100000", "--save-interval-updates", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "seqcore",
+            "train",
+            str(data_bin),
+            *TINY,
+            "--save-dir",
+            str(ck),
+            "--max-update",
+            "100000",
+            "--save-interval-updates",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={k: v for k, v in os.environ.items() if not k.startswith("SEQCORE_")},
     )
     import time

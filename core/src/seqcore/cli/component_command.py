@@ -131,7 +131,9 @@ class ComponentCommand(click.Command):
     # -- building the options ------------------------------------------------------------------
     def _selector_param(self, slot: Slot, selected: str | None) -> click.Option:
         names = list(slot.registry)
-        text = f"The {slot.registry.kind} to use: {', '.join(names) if names else '(none installed)'}."
+        text = (
+            f"The {slot.registry.kind} to use: {', '.join(names) if names else '(none installed)'}."
+        )
         decls = [slot.flag] + ([slot.short] if slot.short else [])
         return click.Option(
             decls, default=None, metavar="NAME", help=text, show_default=slot.default or False
@@ -145,7 +147,9 @@ class ComponentCommand(click.Command):
         if len(values) == 1:
             help_text += f"  [default: {_show(next(iter(values.values())))}]"
         elif values:
-            help_text += "  [default: " + ", ".join(f"{_show(v)} ({r})" for r, v in shown.items()) + "]"
+            help_text += (
+                "  [default: " + ", ".join(f"{_show(v)} ({r})" for r, v in shown.items()) + "]"
+            )
         elif option.required:
             help_text += "  [required]"
         dashed = option.name.replace("_", "-")
@@ -189,9 +193,7 @@ class ComponentCommand(click.Command):
             if option is None:
                 close = difflib.get_close_matches(key, list(by_name), n=1, cutoff=0.6)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ConfigError(
-                    f"{path}: unknown key {key!r} for the selected components{hint}"
-                )
+                raise ConfigError(f"{path}: unknown key {key!r} for the selected components{hint}")
             try:
                 converted[key] = convert(option.type, value)
             except ConversionError as e:

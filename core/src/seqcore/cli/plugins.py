@@ -75,7 +75,9 @@ def _print_text(report: list[dict[str, Any]]) -> None:
             if not items:
                 continue
             if kind == "model":
-                names = [f"{m['name']} (architectures: {', '.join(m['architectures'])})" for m in items]
+                names = [
+                    f"{m['name']} (architectures: {', '.join(m['architectures'])})" for m in items
+                ]
             else:
                 names = [i["name"] for i in items]
             click.echo(f"  {kind.replace('_', ' ')}s: {', '.join(names)}")

@@ -19,7 +19,6 @@ from seqcore.registry import (
     ARCHITECTURES,
     CRITERIONS,
     LR_SCHEDULERS,
-    MODELS,
     OPTIMIZERS,
     TASKS,
     Entry,
@@ -125,9 +124,7 @@ def selected_components(
     return components, arch_entry
 
 
-def apply_architecture(
-    arch: Entry, model: Component, explicit: dict[str, Any]
-) -> dict[str, Any]:
+def apply_architecture(arch: Entry, model: Component, explicit: dict[str, Any]) -> dict[str, Any]:
     """The model config values after the architecture function, the user's values on top."""
     names = {f.name for f, _ in config_fields(model.config_class)}
     namespace = ArchNamespace({k: v for k, v in explicit.items() if k in names})

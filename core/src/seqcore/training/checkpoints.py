@@ -34,7 +34,9 @@ class CheckpointManager:
         try:
             self.save_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise CheckpointError(f"--save-dir {self.save_dir}: cannot create it ({e.strerror})") from None
+            raise CheckpointError(
+                f"--save-dir {self.save_dir}: cannot create it ({e.strerror})"
+            ) from None
         if not os.access(self.save_dir, os.W_OK | os.X_OK):
             raise CheckpointError(f"--save-dir {self.save_dir} is not writable")
 

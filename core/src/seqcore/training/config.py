@@ -24,7 +24,9 @@ class CommonConfig:
     bf16: bool = field(default=False, metadata={"help": "bfloat16 autocast (CPU or CUDA)"})
     amp: bool = field(
         default=False,
-        metadata={"help": "autocast in the device's fast type: float16 (scaled) on CUDA, bfloat16 on CPU"},
+        metadata={
+            "help": "autocast in the device's fast type: float16 (scaled) on CUDA, bfloat16 on CPU"
+        },
     )
     compile: bool = field(default=False, metadata={"help": "torch.compile the model"})
     log_format: Literal["tqdm", "simple", "json", "none"] | None = field(
@@ -53,7 +55,9 @@ class DatasetConfig:
     )
     num_workers: int = field(default=1, metadata={"help": "background data-loading processes"})
     train_subset: str = field(default="train", metadata={"help": "split to train on"})
-    valid_subset: str = field(default="valid", metadata={"help": "splits to validate on (comma-separated)"})
+    valid_subset: str = field(
+        default="valid", metadata={"help": "splits to validate on (comma-separated)"}
+    )
     max_tokens_valid: int | None = field(
         default=None, metadata={"help": "--max-tokens for validation (default: --max-tokens)"}
     )
@@ -81,8 +85,12 @@ class DatasetConfig:
 
 @dataclass
 class OptimizationConfig:
-    max_epoch: int = field(default=0, metadata={"help": "stop after this many epochs (0: no limit)"})
-    max_update: int = field(default=0, metadata={"help": "stop after this many updates (0: no limit)"})
+    max_epoch: int = field(
+        default=0, metadata={"help": "stop after this many epochs (0: no limit)"}
+    )
+    max_update: int = field(
+        default=0, metadata={"help": "stop after this many updates (0: no limit)"}
+    )
     update_freq: list[int] = field(
         default_factory=lambda: [1],
         metadata={"help": "accumulate gradients over N batches per update (a list: one per epoch)"},
@@ -111,7 +119,8 @@ class CheckpointConfig:
         metadata={"help": "checkpoint to resume from (relative to --save-dir), if it exists"},
     )
     finetune_from_model: str | None = field(
-        default=None, metadata={"help": "start from this model's weights, resetting everything else"}
+        default=None,
+        metadata={"help": "start from this model's weights, resetting everything else"},
     )
     reset_optimizer: bool = field(default=False, metadata={"help": "do not restore the optimizer"})
     reset_lr_scheduler: bool = field(

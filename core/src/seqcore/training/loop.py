@@ -145,8 +145,10 @@ class TrainingRun:
             return {}
         state = load_checkpoint_file(path)
         self.trainer.load_state_dict(
-            state, str(path),
-            reset_optimizer=ck.reset_optimizer, reset_lr_scheduler=ck.reset_lr_scheduler,
+            state,
+            str(path),
+            reset_optimizer=ck.reset_optimizer,
+            reset_lr_scheduler=ck.reset_lr_scheduler,
         )
         extra = dict(state.get("extra_state", {}))
         self.checkpoints.best = extra.get("best")
@@ -169,7 +171,9 @@ class TrainingRun:
             self.task.dataset(cfg.dataset.train_subset),
             max_tokens=cfg.dataset.max_tokens,
             max_sentences=cfg.dataset.batch_size,
-            max_positions=_min_positions(self.task.max_positions(), self.trainer.model.max_positions()),
+            max_positions=_min_positions(
+                self.task.max_positions(), self.trainer.model.max_positions()
+            ),
             ignore_invalid_inputs=False,
             required_batch_size_multiple=cfg.dataset.required_batch_size_multiple,
             seed=cfg.common.seed,
@@ -196,9 +200,17 @@ class TrainingRun:
         self.progress.message(
             f"done training in {wall:.1f} s ({self.stop_reason}); "
             f"{self.trainer.num_updates} updates"
-            + (f"; checkpoints in {self.checkpoints.save_dir}" if not self.cfg.checkpoint.no_save else "")
+            + (
+                f"; checkpoints in {self.checkpoints.save_dir}"
+                if not self.cfg.checkpoint.no_save
+                else ""
+            )
         )
-        return {"num_updates": self.trainer.num_updates, "valid": valid_metrics, "best": self.checkpoints.best}
+        return {
+            "num_updates": self.trainer.num_updates,
+            "valid": valid_metrics,
+            "best": self.checkpoints.best,
+        }
 
     def _should_continue(self) -> bool:
         opt = self.cfg.optimization
@@ -330,7 +342,9 @@ class TrainingRun:
                 self.task.dataset(split),
                 max_tokens=cfg.dataset.max_tokens_valid or cfg.dataset.max_tokens,
                 max_sentences=cfg.dataset.batch_size_valid or cfg.dataset.batch_size,
-                max_positions=_min_positions(self.task.max_positions(), self.trainer.model.max_positions()),
+                max_positions=_min_positions(
+                    self.task.max_positions(), self.trainer.model.max_positions()
+                ),
                 ignore_invalid_inputs=cfg.dataset.skip_invalid_size_inputs_valid_test,
                 required_batch_size_multiple=cfg.dataset.required_batch_size_multiple,
                 seed=cfg.common.seed,
@@ -352,11 +366,17 @@ class TrainingRun:
                 first = dict(metrics)
                 if key in metrics:
                     first["_improved"] = improved
-            self.progress.report("valid", epoch, self.trainer.num_updates,
-                                 {("valid_" + k if split != "valid" else k): v for k, v in metrics.items()})
+            self.progress.report(
+                "valid",
+                epoch,
+                self.trainer.num_updates,
+                {("valid_" + k if split != "valid" else k): v for k, v in metrics.items()},
+            )
             self._tensorboard_write(split, metrics, self.trainer.num_updates)
         self.hooks.seqcore_validation_end(
-            trainer=self.trainer, epoch=epoch, num_updates=self.trainer.num_updates,
+            trainer=self.trainer,
+            epoch=epoch,
+            num_updates=self.trainer.num_updates,
             metrics={k: v for k, v in first.items() if not k.startswith("_")},
         )
         return first
@@ -381,8 +401,9 @@ class TrainingRun:
         for path in paths:
             self.hooks.seqcore_checkpoint_saved(trainer=self.trainer, path=str(path))
         if paths:
-            self.progress.message(f"saved checkpoint {paths[0]} (epoch {epoch}, update "
-                                  f"{self.trainer.num_updates})")
+            self.progress.message(
+                f"saved checkpoint {paths[0]} (epoch {epoch}, update {self.trainer.num_updates})"
+            )
 
 
 class IntervalMeterOf(IntervalMeter):

@@ -44,8 +44,13 @@ class Progress:
         from tqdm import tqdm
 
         self._bar = tqdm(
-            iterable, total=total, initial=initial, desc=f"epoch {epoch:03d}", leave=False,
-            file=sys.stderr, dynamic_ncols=True,
+            iterable,
+            total=total,
+            initial=initial,
+            desc=f"epoch {epoch:03d}",
+            leave=False,
+            file=sys.stderr,
+            dynamic_ncols=True,
         )
         return self._bar
 

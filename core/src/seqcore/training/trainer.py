@@ -122,7 +122,11 @@ class Trainer:
             torch.manual_seed(_micro_batch_seed(self.cfg.common.seed, self.num_updates, index))
             with no_sync() if no_sync else contextlib.nullcontext(), self.autocast():
                 loss, size, log = self.task.train_step(
-                    sample, self.wrapped_model, self.criterion, self.optimizer, self.num_updates,
+                    sample,
+                    self.wrapped_model,
+                    self.criterion,
+                    self.optimizer,
+                    self.num_updates,
                     ignore_grad=is_dummy,
                 )
             if not is_dummy:

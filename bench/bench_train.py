@@ -1,0 +1,302 @@
+"""`seqcore train` throughput and memory against a minimal hand-written PyTorch loop.
+
+Configuration (the issue's reference point): transformer 2+2 layers, 256 dim, 1024 FFN, 4 heads,
+adam (0.9, 0.98), lr 5e-4, inverse_sqrt with 4000 warmup updates, label-smoothed cross entropy
+0.1, --max-tokens 4096, on a generated corpus. fairseq 0.12.2 trains it at about 6,200 target
+tokens/s (wps) in float32 on a 2-core machine like this one, with 1,011 MiB peak RSS.
+
+The hand-written loop uses the same model class, the same batches (seqcore's batching) and
+torch's AdamW directly; each run is its own process so peak RSS is its own. Prints one table and
+rewrites the "train" section of bench/RESULTS.md.
+
+    python bench/bench_train.py [--updates 60] [--skip 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+OUT = ROOT / "out" / "train"
+FAIRSEQ_WPS = 6200
+FAIRSEQ_RSS_MIB = 1011
+ARCH = [
+    "-a",
+    "transformer",
+    "--encoder-layers",
+    "2",
+    "--decoder-layers",
+    "2",
+    "--encoder-embed-dim",
+    "256",
+    "--decoder-embed-dim",
+    "256",
+    "--encoder-ffn-embed-dim",
+    "1024",
+    "--decoder-ffn-embed-dim",
+    "1024",
+    "--encoder-attention-heads",
+    "4",
+    "--decoder-attention-heads",
+    "4",
+]
+TRAIN = [
+    "--optimizer",
+    "adam",
+    "--adam-betas",
+    "(0.9, 0.98)",
+    "--lr",
+    "5e-4",
+    "--lr-scheduler",
+    "inverse_sqrt",
+    "--warmup-updates",
+    "4000",
+    "--criterion",
+    "label_smoothed_cross_entropy",
+    "--label-smoothing",
+    "0.1",
+    "--max-tokens",
+    "4096",
+    "--seed",
+    "1",
+]
+
+
+def make_corpus(folder: Path, n_train: int = 20000, n_valid: int = 300, vocab: int = 8000) -> Path:
+    """A parallel corpus of Zipf-distributed words with natural sentence lengths, binarized."""
+    if (folder / "data-bin" / "train.src-tgt.tgt.idx").exists():
+        return folder / "data-bin"
+    from seqcore.data.dictionary import Dictionary
+    from seqcore.data.indexed_dataset import MMapIndexedDatasetBuilder, best_dtype
+
+    rng = random.Random(0)
+    weights = [1.0 / (i + 1) for i in range(vocab)]
+    words = [f"w{i}" for i in range(vocab)]
+    splits = {}
+    for split, n in [("train", n_train), ("valid", n_valid)]:
+        pairs = []
+        for _ in range(n):
+            length = max(2, min(120, int(rng.lognormvariate(3.0, 0.5))))
+            src = rng.choices(words, weights, k=length)
+            tgt = rng.choices(words, weights, k=max(2, int(length * rng.uniform(0.8, 1.2))))
+            pairs.append((src, tgt))
+        splits[split] = pairs
+    dest = folder / "data-bin"
+    dest.mkdir(parents=True, exist_ok=True)
+    for side, lang in [(0, "src"), (1, "tgt")]:
+        d = Dictionary()
+        for pair in splits["train"]:
+            for w in pair[side]:
+                d.add_symbol(w)
+        d.finalize()
+        d.save(str(dest / f"dict.{lang}.txt"))
+        for split, pairs in splits.items():
+            prefix = dest / f"{split}.src-tgt.{lang}"
+            b = MMapIndexedDatasetBuilder(f"{prefix}.bin", dtype=best_dtype(len(d)))
+            for pair in pairs:
+                b.add_item(d.encode_line(" ".join(pair[side]), add_if_not_exist=False))
+            b.finalize(f"{prefix}.idx")
+    return dest
+
+
+def run_seqcore(data: Path, updates: int, skip: int, extra: list[str]) -> dict:
+    save = OUT / "ck"
+    shutil.rmtree(save, ignore_errors=True)
+    cmd = [
+        shutil.which("seqcore") or "seqcore",
+        "train",
+        str(data),
+        *ARCH,
+        *TRAIN,
+        "--max-update",
+        str(updates),
+        "--no-save",
+        "--save-dir",
+        str(save),
+        "--log-format",
+        "json",
+        "--log-interval",
+        "1",
+        "--num-workers",
+        "1",
+        *extra,
+    ]
+    start = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - start
+    records = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
+    inner = [r for r in records if r["kind"] == "train_inner"]
+    timed = inner[skip:]
+    tokens = sum(r["wpb"] for r in timed)
+    seconds = sum(r["wpb"] / r["wps"] for r in timed)
+    valid = [r for r in records if r["kind"] == "valid"]
+    return {
+        "wps": tokens / seconds,
+        "rss_mib": _child_rss_mib(),
+        "wall": wall,
+        "valid_loss": valid[-1]["loss"] if valid else None,
+    }
+
+
+def _child_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def hand_loop(data: str, updates: int, skip: int, bf16: bool) -> None:
+    """The baseline: a plain loop over the same model, batches and optimizer."""
+    import torch
+    import torch.nn.functional as F
+
+    from seqcore.config import make_config
+    from seqcore.data.iterators import get_batch_iterator
+    from seqcore.tasks.translation import TranslationConfig, TranslationTask
+    from seqcore_transformer import TransformerConfig, TransformerModel
+
+    torch.manual_seed(1)
+    task = TranslationTask.setup_task(make_config(TranslationConfig, "translation", {"data": data}))
+    task.load_dataset("train")
+    dims = {
+        "encoder_layers": 2,
+        "decoder_layers": 2,
+        "encoder_embed_dim": 256,
+        "decoder_embed_dim": 256,
+        "encoder_ffn_embed_dim": 1024,
+        "decoder_ffn_embed_dim": 1024,
+        "encoder_attention_heads": 4,
+        "decoder_attention_heads": 4,
+    }
+    model = TransformerModel.build_model(make_config(TransformerConfig, "transformer", dims), task)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=5e-4, betas=(0.9, 0.98), weight_decay=0.0, foreach=True
+    )
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda n: min((n + 1) / 4000, (4000 / (n + 1)) ** 0.5)
+    )
+    pad = task.target_dictionary.pad()
+    itr = get_batch_iterator(
+        task.dataset("train"),
+        max_tokens=4096,
+        max_positions=(1024, 1024),
+        required_batch_size_multiple=8,
+        seed=1,
+        num_workers=1,
+    )
+    batches = itr.next_epoch_itr(shuffle=True)
+    model.train()
+    tokens = 0
+    start = None
+    for step in range(updates):
+        if step == skip:
+            start, tokens = time.perf_counter(), 0
+        sample = next(batches)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits, _ = model(**sample["net_input"])
+        loss = F.cross_entropy(
+            logits.float().view(-1, logits.size(-1)),
+            sample["target"].view(-1),
+            ignore_index=pad,
+            reduction="sum",
+            label_smoothing=0.1,
+        )
+        opt.zero_grad(set_to_none=True)
+        (loss / sample["ntokens"]).backward()
+        opt.step()
+        sched.step()
+        tokens += sample["ntokens"]
+    print(json.dumps({"wps": tokens / (time.perf_counter() - start)}))
+
+
+def run_hand(data: Path, updates: int, skip: int, bf16: bool) -> dict:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--hand-loop",
+        str(data),
+        "--updates",
+        str(updates),
+        "--skip",
+        str(skip),
+    ] + (["--bf16"] if bf16 else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "rss_mib": _child_rss_mib()}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--updates", type=int, default=60)
+    p.add_argument("--skip", type=int, default=10)
+    p.add_argument("--hand-loop", metavar="DATA")
+    p.add_argument("--bf16", action="store_true")
+    args = p.parse_args()
+    if args.hand_loop:
+        hand_loop(args.hand_loop, args.updates, args.skip, args.bf16)
+        return
+    data = make_corpus(OUT)
+    # RUSAGE_CHILDREN's maxrss is the largest child so far: run from the smallest expected up.
+    rows = []
+    hand32 = run_hand(data, args.updates, args.skip, bf16=False)
+    rows.append(("hand-written loop, float32", hand32))
+    sc32 = run_seqcore(data, args.updates, args.skip, [])
+    rows.append(("seqcore train, float32", sc32))
+    hand16 = run_hand(data, args.updates, args.skip, bf16=True)
+    rows.append(("hand-written loop, bf16", hand16))
+    sc16 = run_seqcore(data, args.updates, args.skip, ["--bf16"])
+    rows.append(("seqcore train --bf16", sc16))
+    lines = [
+        f"{'run':30} {'wps':>8} {'peak RSS MiB*':>14} {'x hand loop':>12} {'x fairseq':>10}",
+    ]
+    for name, r in rows:
+        base = hand16 if "bf16" in name else hand32
+        lines.append(
+            f"{name:30} {r['wps']:8.0f} {r['rss_mib']:14.0f} "
+            f"{r['wps'] / base['wps']:12.3f} {r['wps'] / FAIRSEQ_WPS:10.2f}"
+        )
+    apart = 100 * abs(sc16["valid_loss"] / sc32["valid_loss"] - 1)
+    lines.append(
+        f"bf16 / float32 (seqcore): {sc16['wps'] / sc32['wps']:.2f}x; valid loss after "
+        f"{args.updates} updates: float32 {sc32['valid_loss']:.4f}, bf16 "
+        f"{sc16['valid_loss']:.4f} ({apart:.2f}% apart)"
+    )
+    lines.append(
+        "* peak RSS: the largest child process so far (runs ordered so each figure is its own "
+        f"or a smaller earlier one's); fairseq 0.12.2 reference: {FAIRSEQ_WPS} wps, "
+        f"{FAIRSEQ_RSS_MIB} MiB"
+    )
+    table = "\n".join(lines)
+    print(table)
+    record_results("train", table, args)
+
+
+def record_results(section: str, table: str, args: argparse.Namespace) -> None:
+    path = ROOT / "RESULTS.md"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    header = f"## {section}\n"
+    machine = (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}"
+    )
+    body = (
+        f"{header}\n`python bench/bench_train.py --updates {args.updates} --skip {args.skip}` "
+        f"on {machine}:\n\n```\n{table}\n```\n"
+    )
+    if header in text:
+        start = text.index(header)
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + body + (text[end + 1 :] if end != -1 else "")
+    else:
+        text = text.rstrip() + "\n\n" + body
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

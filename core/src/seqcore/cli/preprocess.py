@@ -1,0 +1,387 @@
+"""``seqcore preprocess``: text -> dictionaries and binarized datasets, as fairseq-preprocess.
+
+It writes fairseq-preprocess's files: ``dict.<lang>.txt`` and ``<split>.<src>-<tgt>.<lang>.bin``/
+``.idx`` (``dict.txt`` and ``<split>.bin``/``.idx`` for ``--only-source`` without a language).
+Dictionaries are built from the train split only. Everything is checked first and written into a
+hidden staging folder inside ``--destdir``, then moved into place at the end: a failed run leaves
+``--destdir`` as it found it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import click
+
+from seqcore.data import binarize, sentencepiece_bpe
+from seqcore.data.dictionary import Dictionary
+from seqcore.errors import ConfigError, DataError
+
+
+@dataclass
+class PreprocessOptions:
+    """The flags of ``seqcore preprocess`` (fairseq-preprocess's names and defaults)."""
+
+    source_lang: str | None = None
+    target_lang: str | None = None
+    trainpref: str | None = None
+    validpref: str | None = None
+    testpref: str | None = None
+    destdir: str = "data-bin"
+    srcdict: str | None = None
+    tgtdict: str | None = None
+    joined_dictionary: bool = False
+    only_source: bool = False
+    workers: int = 1
+    dict_only: bool = False
+    padding_factor: int = 8
+    thresholdsrc: int = 0
+    thresholdtgt: int = 0
+    nwordssrc: int = -1
+    nwordstgt: int = -1
+    bpe: str | None = None
+    bpe_vocab_size: int = 8000
+
+
+@dataclass
+class _Split:
+    name: str  # train, valid, valid1, ..., test, ...
+    prefix: str  # the input prefix, e.g. data/valid
+    flag: str  # the flag it came from, for messages
+
+
+def run_preprocess(opts: PreprocessOptions, echo: Callable[[str], None] = click.echo) -> None:
+    """Do what ``seqcore preprocess`` does; ``echo`` receives the summary lines."""
+    _check_options(opts)
+    src, tgt = opts.source_lang, opts.target_lang
+    langs = [src] if opts.only_source else [src, tgt]
+    splits = _splits(opts)
+    inputs = {(s.name, lang): _input_path(s.prefix, lang) for s in splits for lang in langs}
+    for s in splits:
+        for lang in langs:
+            _check_readable(inputs[s.name, lang], s.flag)
+        if not opts.only_source:
+            _check_same_lines(inputs[s.name, src], inputs[s.name, tgt])
+    _check_no_old_dicts(opts, langs)
+
+    created = not os.path.isdir(opts.destdir)
+    os.makedirs(opts.destdir, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".preprocess-", dir=opts.destdir)
+    try:
+        if opts.bpe == "sentencepiece":
+            inputs = _apply_sentencepiece(opts, splits, langs, inputs, staging)
+        dicts = _dictionaries(opts, langs, inputs)
+        for lang in langs:
+            dicts[lang].save(os.path.join(staging, _dict_name(lang)))
+        if not opts.dict_only:
+            for lang in langs:
+                echo(f"[{lang}] Dictionary: {len(dicts[lang])} types")
+                for s in splits:
+                    _binarize_split(opts, s, lang, inputs[s.name, lang], dicts[lang], staging, echo)
+        _publish(staging, opts.destdir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created and not os.listdir(opts.destdir):
+            os.rmdir(opts.destdir)
+        raise
+    echo(f"Wrote preprocessed data to {opts.destdir}")
+
+
+# -- checks ----------------------------------------------------------------------------------
+def _check_options(opts: PreprocessOptions) -> None:
+    if opts.workers < 1:
+        raise ConfigError(f"--workers {opts.workers} must be at least 1")
+    if not opts.only_source and not (opts.source_lang and opts.target_lang):
+        raise ConfigError("--source-lang and --target-lang are required (or use --only-source)")
+    if opts.joined_dictionary and opts.only_source:
+        raise ConfigError("--joined-dictionary needs a target language; drop --only-source")
+    if opts.joined_dictionary and opts.srcdict and opts.tgtdict:
+        raise ConfigError("--joined-dictionary takes --srcdict or --tgtdict, not both")
+    if not opts.trainpref:
+        if not opts.srcdict and not (opts.joined_dictionary and opts.tgtdict):
+            raise ConfigError("--trainpref is required to build the dictionary (or give --srcdict)")
+        if not opts.only_source and not opts.tgtdict and not opts.joined_dictionary:
+            raise ConfigError(
+                "--trainpref is required to build the target dictionary (or give --tgtdict)"
+            )
+    if opts.bpe is not None:
+        if opts.bpe != "sentencepiece":
+            raise ConfigError(f"--bpe {opts.bpe!r} is not supported (choose sentencepiece)")
+        if opts.bpe_vocab_size < 1:
+            raise ConfigError(f"--bpe-vocab-size {opts.bpe_vocab_size} must be positive")
+        if not opts.trainpref:
+            raise ConfigError("--bpe sentencepiece trains on the --trainpref text: give it")
+        sentencepiece_bpe.import_sentencepiece()
+
+
+def _splits(opts: PreprocessOptions) -> list[_Split]:
+    splits = [_Split("train", opts.trainpref, "--trainpref")] if opts.trainpref else []
+    for flag, base, value in (("--validpref", "valid", opts.validpref),
+                              ("--testpref", "test", opts.testpref)):  # fmt: skip
+        for k, prefix in enumerate((value or "").split(",") if value else []):
+            splits.append(_Split(f"{base}{k}" if k else base, prefix, flag))
+    return splits
+
+
+def _check_readable(path: str, flag: str) -> None:
+    if not os.path.isfile(path):
+        reason = "is a directory" if os.path.isdir(path) else "no such file"
+        raise DataError(f"{flag}: cannot read {path}: {reason}")
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+    except OSError as e:
+        raise DataError(f"{flag}: cannot read {path}: {e.strerror or e}") from None
+
+
+def _check_same_lines(src_path: str, tgt_path: str) -> None:
+    n_src, n_tgt = binarize.count_lines(src_path), binarize.count_lines(tgt_path)
+    if n_src != n_tgt:
+        raise DataError(f"{src_path} has {n_src} lines but {tgt_path} has {n_tgt}")
+
+
+def _check_no_old_dicts(opts: PreprocessOptions, langs: list[str | None]) -> None:
+    given = {opts.source_lang: opts.srcdict}
+    if not opts.only_source:
+        given[opts.target_lang] = opts.tgtdict
+    for lang in langs:
+        existing = os.path.join(opts.destdir, _dict_name(lang))
+        if not given.get(lang) and os.path.exists(existing):
+            flag = "--srcdict" if lang == opts.source_lang else "--tgtdict"
+            raise ConfigError(
+                f"{existing} already exists: reuse it with {flag} {existing} or choose "
+                "another --destdir"
+            )
+
+
+# -- steps -----------------------------------------------------------------------------------
+def _apply_sentencepiece(
+    opts: PreprocessOptions,
+    splits: list[_Split],
+    langs: list[str | None],
+    inputs: dict[tuple[str, str | None], str],
+    staging: str,
+) -> dict[tuple[str, str | None], str]:
+    """Train one model on the raw train text of all sides; segment every input with it."""
+    train_files = sorted({inputs["train", lang] for lang in langs})
+    for path in train_files:
+        binarize.check_utf8(path)
+    prefix = os.path.join(staging, sentencepiece_bpe.MODEL_NAME)
+    sentencepiece_bpe.train(train_files, prefix, opts.bpe_vocab_size, num_threads=opts.workers)
+    segmented_dir = tempfile.mkdtemp(prefix=".segmented-", dir=staging)
+    segmented = {}
+    for s in splits:
+        for lang in langs:
+            out = os.path.join(segmented_dir, _input_path(s.name, lang))
+            sentencepiece_bpe.encode_file(prefix + ".model", inputs[s.name, lang], out)
+            segmented[s.name, lang] = out
+    return segmented
+
+
+def _dictionaries(
+    opts: PreprocessOptions, langs: list[str | None], inputs: dict[tuple[str, str | None], str]
+) -> dict[str | None, Dictionary]:
+    src = opts.source_lang
+
+    def build(paths: list[str], threshold: int, nwords: int, side: str) -> Dictionary:
+        counts: Counter[str] = Counter()
+        for path in paths:
+            with _progress(path, f"[{side}] counting") as progress:
+                counts.update(binarize.count_file_tokens(path, opts.workers, progress))
+        return Dictionary.from_counts(counts, threshold, nwords, opts.padding_factor)
+
+    if opts.joined_dictionary:
+        given = opts.srcdict or opts.tgtdict
+        if given:
+            joined = Dictionary.load(given)
+        else:
+            paths = sorted({inputs["train", lang] for lang in langs})
+            joined = build(paths, opts.thresholdsrc, opts.nwordssrc, "joined")
+        return {lang: joined for lang in langs}
+    dicts = {}
+    if opts.srcdict:
+        dicts[src] = Dictionary.load(opts.srcdict)
+    else:
+        dicts[src] = build([inputs["train", src]], opts.thresholdsrc, opts.nwordssrc, str(src))
+    if not opts.only_source:
+        tgt = opts.target_lang
+        if opts.tgtdict:
+            dicts[tgt] = Dictionary.load(opts.tgtdict)
+        else:
+            dicts[tgt] = build([inputs["train", tgt]], opts.thresholdtgt, opts.nwordstgt, tgt)
+    return dicts
+
+
+def _binarize_split(
+    opts: PreprocessOptions,
+    split: _Split,
+    lang: str | None,
+    path: str,
+    dictionary: Dictionary,
+    staging: str,
+    echo: Callable[[str], None],
+) -> None:
+    prefix = os.path.join(staging, _dataset_prefix(opts, split.name, lang))
+    with _progress(path, f"[{lang}] {split.name}") as progress:
+        stats = binarize.binarize_file(
+            path,
+            dictionary,
+            prefix + ".bin",
+            prefix + ".idx",
+            workers=opts.workers,
+            allow_empty_lines=opts.only_source,
+            progress=progress,
+        )
+    shown = _input_path(split.prefix, lang)  # the user's file, also when it was segmented
+    echo(
+        f"[{lang}] {shown}: {stats.nseq} sents, {stats.ntok} tokens, "
+        f"{stats.replaced_percent:.3}% replaced by {dictionary.unk_word}"
+    )
+
+
+def _publish(staging: str, destdir: str) -> None:
+    """Move the finished files from the staging folder into ``destdir``."""
+    for name in sorted(os.listdir(staging)):
+        path = os.path.join(staging, name)
+        if os.path.isfile(path):
+            os.replace(path, os.path.join(destdir, name))
+    shutil.rmtree(staging)
+
+
+@contextmanager
+def _progress(path: str, desc: str) -> Iterator[Callable[[int], None] | None]:
+    """A tqdm bar over the bytes of ``path`` on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(
+        total=os.path.getsize(path), desc=desc, unit="B", unit_scale=True, leave=False
+    ) as bar:
+        yield bar.update
+
+
+# -- names -----------------------------------------------------------------------------------
+def _input_path(prefix: str, lang: str | None) -> str:
+    return f"{prefix}.{lang}" if lang else prefix
+
+
+def _dict_name(lang: str | None) -> str:
+    return f"dict.{lang}.txt" if lang else "dict.txt"
+
+
+def _dataset_prefix(opts: PreprocessOptions, split: str, lang: str | None) -> str:
+    """fairseq's names: ``<split>.<src>-<tgt>.<lang>``, or ``<split>`` for bare monolingual data.
+
+    With ``--only-source -s de`` and no target that is ``train.de-None.de``, as in fairseq.
+    """
+    if lang is not None:
+        return f"{split}.{opts.source_lang}-{opts.target_lang}.{lang}"
+    if opts.only_source:
+        return split
+    return f"{split}.{opts.source_lang}-{opts.target_lang}"
+
+
+# -- command ---------------------------------------------------------------------------------
+@click.command("preprocess")
+@click.option("-s", "--source-lang", default=None, metavar="SRC", help="source language")
+@click.option("-t", "--target-lang", default=None, metavar="TARGET", help="target language")
+@click.option(
+    "--trainpref",
+    default=None,
+    metavar="FP",
+    help="train file prefix (also used to build dictionaries)",
+)
+@click.option(
+    "--validpref",
+    default=None,
+    metavar="FP",
+    help="comma-separated valid file prefixes (valid, valid1, ...)",
+)
+@click.option(
+    "--testpref",
+    default=None,
+    metavar="FP",
+    help="comma-separated test file prefixes (test, test1, ...)",
+)
+@click.option(
+    "--destdir", default="data-bin", metavar="DIR", show_default=True, help="destination dir"
+)
+@click.option("--srcdict", default=None, metavar="FP", help="reuse given source dictionary")
+@click.option("--tgtdict", default=None, metavar="FP", help="reuse given target dictionary")
+@click.option("--joined-dictionary", is_flag=True, help="one dictionary for both languages")
+@click.option("--only-source", is_flag=True, help="only process the source language")
+@click.option(
+    "--workers",
+    default=1,
+    type=int,
+    metavar="N",
+    show_default=True,
+    help="number of parallel workers",
+)
+@click.option("--dict-only", is_flag=True, help="only build the dictionaries")
+@click.option(
+    "--padding-factor",
+    default=8,
+    type=int,
+    metavar="N",
+    show_default=True,
+    help="pad dictionary size to be a multiple of N",
+)
+@click.option(
+    "--thresholdsrc",
+    default=0,
+    type=int,
+    metavar="N",
+    show_default=True,
+    help="map source words appearing fewer than N times to <unk>",
+)
+@click.option(
+    "--thresholdtgt",
+    default=0,
+    type=int,
+    metavar="N",
+    show_default=True,
+    help="map target words appearing fewer than N times to <unk>",
+)
+@click.option(
+    "--nwordssrc",
+    default=-1,
+    type=int,
+    metavar="N",
+    show_default=True,
+    help="number of source words to retain (-1: all)",
+)
+@click.option(
+    "--nwordstgt",
+    default=-1,
+    type=int,
+    metavar="N",
+    show_default=True,
+    help="number of target words to retain (-1: all)",
+)
+@click.option(
+    "--bpe",
+    default=None,
+    type=click.Choice(["sentencepiece"]),
+    help="train a subword model on the train text and segment all splits with it",
+)
+@click.option(
+    "--bpe-vocab-size",
+    default=8000,
+    type=int,
+    metavar="N",
+    show_default=True,
+    help="vocabulary size of the --bpe model",
+)
+def preprocess(**kwargs: object) -> None:  # fmt: skip
+    """Build dictionaries and binarize text for training (fairseq-preprocess's flags)."""
+    run_preprocess(PreprocessOptions(**kwargs))  # type: ignore[arg-type]
