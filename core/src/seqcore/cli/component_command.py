@@ -27,7 +27,7 @@ from seqcore.config.resolve import (
     resolve,
     selected_components,
 )
-from seqcore.config.types import ConversionError, convert, describe, is_bool
+from seqcore.config.types import ConversionError, choices_of, convert, describe, is_bool
 from seqcore.errors import ConfigError, SeqcoreError
 from seqcore.loader import load_plugins
 
@@ -129,34 +129,38 @@ class ComponentCommand(click.Command):
         super().__init__(name, callback=callback, params=list(self.fixed_params), **attrs)
 
     # -- building the options ------------------------------------------------------------------
-    def _selector_param(self, slot: Slot, selected: str | None) -> click.Option:
+    def _selector_param(self, slot: Slot) -> click.Option:
         names = list(slot.registry)
-        text = (
-            f"The {slot.registry.kind} to use: {', '.join(names) if names else '(none installed)'}."
-        )
+        installed = ", ".join(names) if names else "(none installed)"
+        text = f"The {slot.registry.kind} to use: {installed}."
+        if slot.default:
+            text += f"  [default: {slot.default}]"
         decls = [slot.flag] + ([slot.short] if slot.short else [])
-        return click.Option(
-            decls, default=None, metavar="NAME", help=text, show_default=slot.default or False
-        )
+        return click.Option(decls, default=None, metavar="NAME", help=text)
 
     def _option_param(self, option: Option, shown: dict[str, Any]) -> click.Parameter:
         if option.positional:
             return click.Argument([option.name], required=False, type=FieldType(option.type))
         help_text = option.help
-        values = {repr(v): v for v in shown.values()}
+        values = {repr(v): v for v in shown.values() if v is not None}
         if len(values) == 1:
             help_text += f"  [default: {_show(next(iter(values.values())))}]"
         elif values:
-            help_text += (
-                "  [default: " + ", ".join(f"{_show(v)} ({r})" for r, v in shown.items()) + "]"
-            )
+            listed = ", ".join(f"{_show(v)} ({r})" for r, v in shown.items() if v is not None)
+            help_text += f"  [default: {listed}]"
         elif option.required:
             help_text += "  [required]"
         dashed = option.name.replace("_", "-")
         if is_bool(option.type):
             return click.Option([f"--{dashed}/--no-{dashed}"], default=None, help=help_text)
         return click.Option(
-            [option.flag], type=FieldType(option.type), default=None, help=help_text
+            [option.flag],
+            type=FieldType(option.type),
+            default=None,
+            metavar=describe(option.type)
+            if choices_of(option.type)
+            else describe(option.type).upper(),
+            help=help_text,
         )
 
     def _plan(self, args: Sequence[str]) -> _Plan:
@@ -205,7 +209,7 @@ class ComponentCommand(click.Command):
         ctx.meta[_PLAN] = plan
         self.params = [
             *self.fixed_params,
-            *(self._selector_param(s, plan.selections[s.key]) for s in self.slots),
+            *(self._selector_param(s) for s in self.slots),
             *(self._option_param(o, plan.shown_defaults[o.name]) for o in plan.options),
         ]
         return super().parse_args(ctx, args)
@@ -266,6 +270,10 @@ class ComponentCommand(click.Command):
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(str, value)) + ")"
+    if isinstance(value, list):
         return ",".join(map(str, value)) if value else "(empty)"
     return str(value)

@@ -152,6 +152,8 @@ class TrainingRun:
         )
         extra = dict(state.get("extra_state", {}))
         self.checkpoints.best = extra.get("best")
+        if not ck.reset_meters:  # the wall clock goes on from where the run stopped
+            self.start_time = time.perf_counter() - float(extra.get("wall", 0.0))
         self.patience_left = extra.get("patience_left", self.patience_left)
         if ck.reset_dataloader:
             extra.pop("train_iterator", None)
