@@ -241,3 +241,63 @@ def test_ctrl_c_stops_cleanly_without_half_written_files(data_bin, tmp_path):
     assert err.rstrip().endswith("seqcore: interrupted")
     assert not [p for p in ck.iterdir() if p.name.startswith(".")]
     load_checkpoint_file(ck / "checkpoint_last.pt")
+
+
+def test_patience_stops_after_validations_without_improvement(data_bin, tmp_path):
+    # with a learning rate of 0 the validation loss never improves after the first epoch
+    result = _train(
+        data_bin,
+        tmp_path / "ck",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0",
+        "--max-epoch",
+        "5",
+        "--patience",
+        "2",
+        "--no-save",
+    )
+    valid = [r for r in _json_lines(result.stdout) if r["kind"] == "valid"]
+    assert [v["epoch"] for v in valid] == [1, 2, 3]
+    assert "no improvement in 2 validations (--patience)" in result.stderr
+
+
+def test_update_freq_list_applies_per_epoch(data_bin, tmp_path):
+    result = _train(
+        data_bin, tmp_path / "ck", "--update-freq", "1,2", "--max-epoch", "3", "--no-save"
+    )
+    ends = [r["num_updates"] for r in _json_lines(result.stdout) if r["kind"] == "train"]
+    batches = ends[0]
+    per_epoch = [ends[0], ends[1] - ends[0], ends[2] - ends[1]]
+    assert per_epoch == [batches, -(-batches // 2), -(-batches // 2)]
+
+
+@pytest.mark.parametrize("flag", ["--bf16", "--fp16", "--amp"])
+def test_mixed_precision_trains_on_cpu(data_bin, tmp_path, flag):
+    result = _train(data_bin, tmp_path / "ck", flag, "--max-update", "3", "--no-save")
+    inner = [r for r in _json_lines(result.stdout) if r["kind"] == "train_inner"]
+    assert inner[-1]["num_updates"] == 3
+    assert ("loss_scale" in inner[-1]) == (flag == "--fp16")
+
+
+def test_tensorboard_logdir(data_bin, tmp_path):
+    args = ["--max-update", "2", "--no-save", "--tensorboard-logdir", str(tmp_path / "tb")]
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        result = run_seqcore("train", str(data_bin), *TINY, "--save-dir", str(tmp_path), *args)
+        assert result.returncode == 1
+        assert result.stderr.splitlines()[-1] == (
+            "seqcore: error: --tensorboard-logdir needs the tensorboard package: "
+            "pip install tensorboard"
+        )
+    else:
+        _train(data_bin, tmp_path / "ck", *args)
+        assert any((tmp_path / "tb").iterdir())
+
+
+def test_fp16_bf16_amp_exclude_each_other(data_bin, tmp_path):
+    result = run_seqcore("train", str(data_bin), *TINY, "--fp16", "--bf16")
+    assert result.returncode == 1
+    assert "--fp16, --bf16 and --amp exclude each other" in result.stderr

@@ -1,0 +1,127 @@
+"""Checkpoint files: atomic writes that survive a full disk, fairseq's names and retention."""
+
+import errno
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from seqcore.errors import CheckpointError
+from seqcore.training import checkpoint_io
+from seqcore.training.checkpoint_io import atomic_save, load_checkpoint_file
+from seqcore.training.checkpoints import CheckpointManager
+from seqcore.training.config import CheckpointConfig
+
+
+def _state(value):
+    return {"seqcore": {"version": "test"}, "model": {"w": torch.full((3,), float(value))}}
+
+
+def test_a_full_disk_leaves_the_previous_checkpoint_intact_and_no_temporary_file(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "checkpoint_last.pt"
+    atomic_save(_state(1), path)
+
+    def disk_full(obj, f):
+        f.write(b"partial bytes")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint_io.torch, "save", disk_full)
+    with pytest.raises(
+        CheckpointError, match="No space left on device; earlier checkpoints are intact"
+    ):
+        atomic_save(_state(2), path)
+    monkeypatch.undo()
+    assert torch.equal(load_checkpoint_file(path)["model"]["w"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint_last.pt"]
+
+
+def test_not_a_seqcore_checkpoint(tmp_path):
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.ones(2)}, other)
+    with pytest.raises(CheckpointError, match="is not a seqcore checkpoint"):
+        load_checkpoint_file(other)
+    with pytest.raises(CheckpointError, match="no such file"):
+        load_checkpoint_file(tmp_path / "missing.pt")
+
+
+def _manager(tmp_path, **overrides):
+    cfg = CheckpointConfig(save_dir=str(tmp_path), **overrides)
+    manager = CheckpointManager(cfg)
+    manager.prepare()
+    return manager
+
+
+def _names(tmp_path):
+    return sorted(p.name for p in tmp_path.iterdir())
+
+
+def test_epoch_and_update_checkpoint_names_follow_fairseq(tmp_path):
+    m = _manager(tmp_path, save_interval_updates=2)
+    m.save(_state(0), epoch=1, num_updates=2, end_of_epoch=False, metric=None)
+    m.save(_state(0), epoch=1, num_updates=3, end_of_epoch=True, metric=2.5)
+    assert _names(tmp_path) == [
+        "checkpoint1.pt",
+        "checkpoint_1_2.pt",
+        "checkpoint_best.pt",
+        "checkpoint_last.pt",
+    ]
+
+
+def test_keep_last_epochs_and_keep_interval_updates(tmp_path):
+    m = _manager(tmp_path, keep_last_epochs=2, save_interval_updates=1, keep_interval_updates=2)
+    for update in range(1, 5):
+        m.save(_state(update), epoch=1, num_updates=update, end_of_epoch=False, metric=None)
+    for epoch in range(1, 5):
+        m.save(_state(epoch), epoch=epoch, num_updates=10 * epoch, end_of_epoch=True, metric=None)
+    assert _names(tmp_path) == [
+        "checkpoint3.pt",
+        "checkpoint4.pt",
+        "checkpoint_1_3.pt",
+        "checkpoint_1_4.pt",
+        "checkpoint_last.pt",
+    ]
+
+
+@pytest.mark.parametrize(
+    "maximize, kept", [(False, ["1.000", "2.000"]), (True, ["3.000", "4.000"])]
+)
+def test_keep_best_checkpoints_by_the_metric(tmp_path, maximize, kept):
+    m = _manager(
+        tmp_path,
+        keep_best_checkpoints=2,
+        maximize_best_checkpoint_metric=maximize,
+        no_epoch_checkpoints=True,
+    )
+    for epoch, score in enumerate([3.0, 1.0, 4.0, 2.0], start=1):
+        m.save(_state(score), epoch=epoch, num_updates=epoch, end_of_epoch=True, metric=score)
+    best = [n for n in _names(tmp_path) if n.startswith("checkpoint.best_")]
+    assert best == [f"checkpoint.best_loss_{k}.pt" for k in kept]
+    expected_best = 4.0 if maximize else 1.0
+    assert load_checkpoint_file(tmp_path / "checkpoint_best.pt")["model"]["w"][0] == expected_best
+
+
+def test_no_save_writes_nothing(tmp_path):
+    m = _manager(tmp_path / "ck", no_save=True)
+    assert m.save(_state(0), epoch=1, num_updates=1, end_of_epoch=True, metric=1.0) == []
+    assert not (tmp_path / "ck").exists()
+
+
+def test_restore_file_must_exist_unless_it_is_the_default(tmp_path):
+    assert _manager(tmp_path).restore_path() is None
+    with pytest.raises(CheckpointError, match="--restore-file nope.pt: no such checkpoint"):
+        _manager(tmp_path, restore_file="nope.pt").restore_path()
+
+
+def test_checkpoint_config_is_a_dataclass_with_fairseq_defaults():
+    cfg = CheckpointConfig()
+    expected = SimpleNamespace(
+        save_dir="checkpoints",
+        restore_file="checkpoint_last.pt",
+        save_interval=1,
+        keep_last_epochs=-1,
+        patience=-1,
+    )
+    for key, value in vars(expected).items():
+        assert getattr(cfg, key) == value
