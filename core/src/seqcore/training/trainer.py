@@ -66,7 +66,9 @@ class Trainer:
         )
         self.autocast_dtype, use_scaler = self._precision(cfg.common, device)
         # fairseq starts the loss scale at 128 (--fp16-init-scale)
-        self.grad_scaler = torch.amp.GradScaler(device.type, init_scale=128.0) if use_scaler else None
+        self.grad_scaler = (
+            torch.amp.GradScaler(device.type, init_scale=128.0) if use_scaler else None
+        )
         self.optimizer.grad_scaler = self.grad_scaler
         self.num_updates = 0
         self.nonfinite_in_a_row = 0
