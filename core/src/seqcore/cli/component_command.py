@@ -28,7 +28,7 @@ from seqcore.config.resolve import (
     selected_components,
 )
 from seqcore.config.types import ConversionError, choices_of, convert, describe, is_bool
-from seqcore.errors import ConfigError, SeqcoreError
+from seqcore.errors import ConfigError
 from seqcore.loader import load_plugins
 
 _PLAN = "seqcore.plan"
@@ -230,10 +230,7 @@ class ComponentCommand(click.Command):
             {c.role: c.origin for c in plan.components},
         )
         own = {p.name: ctx.params.get(p.name) for p in self.own_params}
-        try:
-            return ctx.invoke(self.callback, cfg=cfg, **own)
-        except SeqcoreError:
-            raise
+        return ctx.invoke(self.callback, cfg=cfg, **own)
 
     # -- help ----------------------------------------------------------------------------------
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
