@@ -1,0 +1,128 @@
+"""Multi-head attention on :func:`torch.nn.functional.scaled_dot_product_attention`.
+
+Two modules, one per use, so that neither needs a branch per call:
+
+- :class:`SelfAttention` projects queries, keys and values with one fused ``3d x d`` matrix
+  (the same parameter count as fairseq's three ``d x d`` ones: ``4(d^2 + d)`` with the output
+  projection). During incremental decoding it appends the keys and values of the new positions
+  to its cache.
+- :class:`EncoderDecoderAttention` projects the encoder output into keys and values once per
+  decoding run and caches them.
+
+Caches hold ``B x H x T x head_dim`` tensors in the caller's ``incremental_state``: batch first, so
+the core decoder's ``reorder_incremental_state`` (which reorders dimension 0 of every cached
+tensor) is right for beam search as it is.
+
+Masks are boolean (True = may attend) and built once per forward by the encoder or decoder, not
+per layer; ``None`` when nothing needs masking.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqcore.models import IncrementalStateMixin
+from seqcore.models.incremental import IncrementalState
+
+
+def _init_projection(weight: torch.Tensor, parts: int) -> None:
+    """fairseq's initialisation of q/k/v projections: Xavier-uniform with gain 1/sqrt(2), each
+    ``d x d_in`` block on its own (as if they were separate matrices)."""
+    with torch.no_grad():
+        for block in weight.chunk(parts, dim=0):
+            nn.init.xavier_uniform_(block, gain=1 / math.sqrt(2))
+
+
+def _init_output(proj: nn.Linear) -> None:
+    nn.init.xavier_uniform_(proj.weight)
+    nn.init.zeros_(proj.bias)
+
+
+class SelfAttention(IncrementalStateMixin, nn.Module):
+    """Multi-head self-attention with a fused input projection and a key/value cache."""
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.dropout = dropout
+        self.in_proj = nn.Linear(embed_dim, 3 * embed_dim)
+        self.out_proj = nn.Linear(embed_dim, embed_dim)
+        _init_projection(self.in_proj.weight, 3)
+        _init_output(self.out_proj)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        attn_mask: torch.Tensor | None = None,
+        is_causal: bool = False,
+        incremental_state: IncrementalState | None = None,
+    ) -> torch.Tensor:
+        """``x``: B x T x C (the new positions only, when decoding incrementally)."""
+        bsz, length, dim = x.shape
+        qkv = self.in_proj(x).view(bsz, length, 3, self.num_heads, self.head_dim)
+        q, k, v = qkv.transpose(1, 3).unbind(2)  # each B x H x T x head_dim
+        if incremental_state is not None:
+            cache = self.get_incremental_state(incremental_state, "kv")
+            if cache is not None:
+                k = torch.cat([cache["k"], k], dim=2)
+                v = torch.cat([cache["v"], v], dim=2)
+            self.set_incremental_state(incremental_state, "kv", {"k": k, "v": v})
+        y = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=attn_mask,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=is_causal,
+        )
+        return self.out_proj(y.transpose(1, 2).reshape(bsz, length, dim))
+
+
+class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
+    """Attention from decoder states to the encoder output (``kdim`` wide)."""
+
+    def __init__(self, embed_dim: int, kdim: int, num_heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.dropout = dropout
+        self.q_proj = nn.Linear(embed_dim, embed_dim)
+        self.kv_proj = nn.Linear(kdim, 2 * embed_dim)
+        self.out_proj = nn.Linear(embed_dim, embed_dim)
+        _init_projection(self.q_proj.weight, 1)
+        _init_projection(self.kv_proj.weight, 2)
+        _init_output(self.out_proj)
+
+    def _keys_values(self, encoder_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        bsz, src_len, _ = encoder_out.shape
+        kv = self.kv_proj(encoder_out).view(bsz, src_len, 2, self.num_heads, self.head_dim)
+        k, v = kv.transpose(1, 3).unbind(2)
+        return k, v
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        encoder_out: torch.Tensor,
+        attn_mask: torch.Tensor | None = None,
+        incremental_state: IncrementalState | None = None,
+    ) -> torch.Tensor:
+        """``x``: B x T x C; ``encoder_out``: B x S x kdim; ``attn_mask``: B x 1 x 1 x S."""
+        bsz, length, dim = x.shape
+        cache = self.get_incremental_state(incremental_state, "kv")
+        if cache is not None:
+            k, v = cache["k"], cache["v"]
+        else:
+            k, v = self._keys_values(encoder_out)
+            self.set_incremental_state(incremental_state, "kv", {"k": k, "v": v})
+        q = self.q_proj(x).view(bsz, length, self.num_heads, self.head_dim).transpose(1, 2)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
+        )
+        return self.out_proj(y.transpose(1, 2).reshape(bsz, length, dim))

@@ -1,0 +1,145 @@
+"""Encoder and decoder layers, post-norm (fairseq's default) or pre-norm.
+
+Sub-module names are fairseq's (``self_attn``, ``self_attn_layer_norm``, ``encoder_attn``,
+``encoder_attn_layer_norm``, ``fc1``, ``fc2``, ``final_layer_norm``) so that the parameters of a
+layer line up with a fairseq checkpoint's, apart from the fused projections
+(``self_attn.in_proj`` holds q, k, v; ``encoder_attn.kv_proj`` holds k, v).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqcore.models.incremental import IncrementalState
+from seqcore_transformer.attention import EncoderDecoderAttention, SelfAttention
+
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": F.relu, "gelu": F.gelu}
+
+
+def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """``F.dropout`` that costs nothing when it would do nothing."""
+    return F.dropout(x, p, True) if training and p > 0 else x
+
+
+class _FeedForwardMixin(nn.Module):
+    """The position-wise feed-forward block ``fc2(dropout(act(fc1(x))))`` of both layers."""
+
+    def _build_ffn(
+        self, embed_dim: int, ffn_dim: int, activation_fn: str, activation_dropout: float
+    ) -> None:
+        self.fc1 = nn.Linear(embed_dim, ffn_dim)
+        self.fc2 = nn.Linear(ffn_dim, embed_dim)
+        self.activation = ACTIVATIONS[activation_fn]
+        self.activation_dropout = activation_dropout
+
+    def _ffn(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.activation(self.fc1(x))
+        return self.fc2(dropout(x, self.activation_dropout, self.training))
+
+
+class TransformerEncoderLayer(_FeedForwardMixin):
+    """Self-attention then feed-forward, each in a residual block with a layer norm."""
+
+    def __init__(
+        self,
+        embed_dim: int,
+        ffn_dim: int,
+        num_heads: int,
+        *,
+        dropout: float,
+        attention_dropout: float,
+        activation_dropout: float,
+        activation_fn: str,
+        normalize_before: bool,
+    ) -> None:
+        super().__init__()
+        self.self_attn = SelfAttention(embed_dim, num_heads, attention_dropout)
+        self.self_attn_layer_norm = nn.LayerNorm(embed_dim)
+        self._build_ffn(embed_dim, ffn_dim, activation_fn, activation_dropout)
+        self.final_layer_norm = nn.LayerNorm(embed_dim)
+        self.dropout = dropout
+        self.normalize_before = normalize_before
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
+        """``x``: B x T x C; ``attn_mask``: B x 1 x 1 x T (True = real token) or ``None``."""
+        pre = self.normalize_before
+        h = self.self_attn(self.self_attn_layer_norm(x) if pre else x, attn_mask)
+        x = x + dropout(h, self.dropout, self.training)
+        if not pre:
+            x = self.self_attn_layer_norm(x)
+        h = self._ffn(self.final_layer_norm(x) if pre else x)
+        x = x + dropout(h, self.dropout, self.training)
+        if not pre:
+            x = self.final_layer_norm(x)
+        return x
+
+
+class TransformerDecoderLayer(_FeedForwardMixin):
+    """Causal self-attention, encoder-decoder attention (unless ``no_encoder_attn``, as in a
+    language model) and feed-forward, each in a residual block with a layer norm."""
+
+    def __init__(
+        self,
+        embed_dim: int,
+        ffn_dim: int,
+        num_heads: int,
+        *,
+        dropout: float,
+        attention_dropout: float,
+        activation_dropout: float,
+        activation_fn: str,
+        normalize_before: bool,
+        encoder_embed_dim: int | None,
+    ) -> None:
+        super().__init__()
+        self.self_attn = SelfAttention(embed_dim, num_heads, attention_dropout)
+        self.self_attn_layer_norm = nn.LayerNorm(embed_dim)
+        if encoder_embed_dim is None:
+            self.encoder_attn = None
+            self.encoder_attn_layer_norm = None
+        else:
+            self.encoder_attn = EncoderDecoderAttention(
+                embed_dim, encoder_embed_dim, num_heads, attention_dropout
+            )
+            self.encoder_attn_layer_norm = nn.LayerNorm(embed_dim)
+        self._build_ffn(embed_dim, ffn_dim, activation_fn, activation_dropout)
+        self.final_layer_norm = nn.LayerNorm(embed_dim)
+        self.dropout = dropout
+        self.normalize_before = normalize_before
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        self_attn_mask: torch.Tensor | None,
+        self_attn_causal: bool,
+        encoder_out: torch.Tensor | None = None,
+        encoder_attn_mask: torch.Tensor | None = None,
+        incremental_state: IncrementalState | None = None,
+    ) -> torch.Tensor:
+        pre = self.normalize_before
+        h = self.self_attn(
+            self.self_attn_layer_norm(x) if pre else x,
+            self_attn_mask,
+            self_attn_causal,
+            incremental_state,
+        )
+        x = x + dropout(h, self.dropout, self.training)
+        if not pre:
+            x = self.self_attn_layer_norm(x)
+        if self.encoder_attn is not None:
+            norm = self.encoder_attn_layer_norm
+            h = self.encoder_attn(
+                norm(x) if pre else x, encoder_out, encoder_attn_mask, incremental_state
+            )
+            x = x + dropout(h, self.dropout, self.training)
+            if not pre:
+                x = norm(x)
+        h = self._ffn(self.final_layer_norm(x) if pre else x)
+        x = x + dropout(h, self.dropout, self.training)
+        if not pre:
+            x = self.final_layer_norm(x)
+        return x

@@ -1,0 +1,306 @@
+"""The Transformer encoder-decoder (Vaswani et al., 2017), as fairseq's ``transformer`` model.
+
+Read top to bottom: embeddings, the encoder, the decoder (with incremental decoding), the model.
+Tensors are batch first throughout (B x T x C); the encoder output is a dict
+``{"encoder_out": B x S x C, "encoder_padding_mask": B x S bool or None}`` (``None`` when no
+source token is padding), so the core's default ``reorder_encoder_out`` applies.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqcore.errors import ConfigError
+from seqcore.models import (
+    Decoder,
+    Encoder,
+    EncoderDecoderModel,
+    register_model,
+)
+from seqcore.models.incremental import IncrementalState
+from seqcore_transformer.config import TransformerConfig
+from seqcore_transformer.layers import TransformerDecoderLayer, TransformerEncoderLayer, dropout
+from seqcore_transformer.positional import (
+    LearnedPositionalEmbedding,
+    SinusoidalPositionalEmbedding,
+)
+
+EncoderOut = dict[str, torch.Tensor | None]
+
+
+def Embedding(num_embeddings: int, embedding_dim: int, padding_idx: int) -> nn.Embedding:
+    """A token embedding initialised as fairseq's: N(0, dim^-0.5), padding row zero."""
+    emb = nn.Embedding(num_embeddings, embedding_dim, padding_idx=padding_idx)
+    nn.init.normal_(emb.weight, mean=0.0, std=embedding_dim**-0.5)
+    with torch.no_grad():
+        emb.weight[padding_idx].zero_()
+    return emb
+
+
+def PositionalEmbedding(
+    max_positions: int, embedding_dim: int, padding_idx: int, learned: bool, flag: str
+) -> nn.Module:
+    if learned:
+        return LearnedPositionalEmbedding(max_positions, embedding_dim, padding_idx, flag)
+    return SinusoidalPositionalEmbedding(embedding_dim, padding_idx, max_positions)
+
+
+def padding_mask_of(tokens: torch.Tensor, padding_idx: int) -> torch.Tensor | None:
+    """``tokens == padding_idx`` (B x T), or ``None`` when nothing is padding."""
+    mask = tokens.eq(padding_idx)
+    return mask if bool(mask.any()) else None
+
+
+class TransformerEncoder(Encoder):
+    """Token and position embeddings, then ``encoder_layers`` encoder layers."""
+
+    def __init__(self, cfg: TransformerConfig, dictionary: Any, embed_tokens: nn.Embedding):
+        super().__init__(dictionary)
+        dim = embed_tokens.embedding_dim
+        self.padding_idx = embed_tokens.padding_idx
+        self.max_source_positions = cfg.max_source_positions
+        self.dropout = cfg.dropout
+        self.embed_tokens = embed_tokens
+        self.embed_scale = 1.0 if cfg.no_scale_embedding else math.sqrt(dim)
+        self.embed_positions = (
+            None
+            if cfg.no_token_positional_embeddings
+            else PositionalEmbedding(
+                cfg.max_source_positions,
+                dim,
+                self.padding_idx,
+                cfg.encoder_learned_pos,
+                "--max-source-positions",
+            )
+        )
+        self.layernorm_embedding = nn.LayerNorm(dim) if cfg.layernorm_embedding else None
+        self.layers = nn.ModuleList(
+            TransformerEncoderLayer(
+                dim,
+                cfg.encoder_ffn_embed_dim,
+                cfg.encoder_attention_heads,
+                dropout=cfg.dropout,
+                attention_dropout=cfg.attention_dropout,
+                activation_dropout=cfg.activation_dropout,
+                activation_fn=cfg.activation_fn,
+                normalize_before=cfg.encoder_normalize_before,
+            )
+            for _ in range(cfg.encoder_layers)
+        )
+        self.layer_norm = nn.LayerNorm(dim) if cfg.encoder_normalize_before else None
+
+    def forward(self, src_tokens: torch.Tensor, src_lengths: Any = None) -> EncoderOut:
+        """``src_tokens``: B x S (left- or right-padded)."""
+        padding_mask = padding_mask_of(src_tokens, self.padding_idx)
+        x = self.embed_tokens(src_tokens) * self.embed_scale
+        if self.embed_positions is not None:
+            x = x + self.embed_positions(src_tokens, padding_mask)
+        if self.layernorm_embedding is not None:
+            x = self.layernorm_embedding(x)
+        x = dropout(x, self.dropout, self.training)
+        attn_mask = None
+        if padding_mask is not None:
+            x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0)
+            attn_mask = ~padding_mask[:, None, None, :]
+        for layer in self.layers:
+            x = layer(x, attn_mask)
+        if self.layer_norm is not None:
+            x = self.layer_norm(x)
+        return {"encoder_out": x, "encoder_padding_mask": padding_mask}
+
+    def max_positions(self) -> int:
+        return self.max_source_positions
+
+
+def self_attention_mask(
+    padding_mask: torch.Tensor | None, start: int, length: int, device: torch.device
+) -> tuple[torch.Tensor | None, bool]:
+    """How positions ``start:length`` attend to positions ``:length``: ``(mask, is_causal)``.
+
+    The common cases need no mask: a whole sequence without padding, or right-padded (padding
+    only after the last real token, as targets are) — causal attention never lets a real token
+    see the padding after it — is ``is_causal``; one new position after a filled cache sees the
+    whole prefix. Otherwise the mask (True = may attend) is materialised: causal from ``start``,
+    minus padding keys, plus each position's own key so that no row is empty.
+    """
+    new = length - start
+    if padding_mask is not None and start == 0 and new > 1:
+        gaps = padding_mask[:, :-1] & ~padding_mask[:, 1:]  # a pad followed by a real token
+        if not bool(gaps.any()):
+            padding_mask = None
+    if padding_mask is None:
+        if new == 1:
+            return None, False
+        if start == 0:
+            return None, True
+    query_pos = torch.arange(start, length, device=device).unsqueeze(1)
+    key_pos = torch.arange(length, device=device).unsqueeze(0)
+    allowed = (key_pos <= query_pos)[None, None]  # 1 x 1 x new x length
+    if padding_mask is not None:
+        allowed = allowed & ~padding_mask[:, None, None, :]
+        allowed = allowed | (key_pos == query_pos)[None, None]
+    return allowed, False
+
+
+class TransformerDecoder(Decoder):
+    """Token and position embeddings, ``decoder_layers`` decoder layers, an output projection.
+
+    With an ``incremental_state`` it caches each layer's keys and values, and on later calls
+    (which pass the whole prefix) computes only the positions not yet cached.
+    """
+
+    def __init__(
+        self,
+        cfg: Any,
+        dictionary: Any,
+        embed_tokens: nn.Embedding,
+        *,
+        encoder_embed_dim: int | None,
+        share_input_output_embed: bool,
+    ) -> None:
+        super().__init__(dictionary)
+        dim = cfg.decoder_embed_dim
+        self.padding_idx = embed_tokens.padding_idx
+        self.max_target_positions = cfg.max_target_positions
+        self.dropout = cfg.dropout
+        self.embed_tokens = embed_tokens
+        self.embed_scale = 1.0 if cfg.no_scale_embedding else math.sqrt(dim)
+        self.embed_positions = (
+            None
+            if cfg.no_token_positional_embeddings
+            else PositionalEmbedding(
+                cfg.max_target_positions,
+                dim,
+                self.padding_idx,
+                cfg.decoder_learned_pos,
+                "--max-target-positions",
+            )
+        )
+        self.layernorm_embedding = nn.LayerNorm(dim) if cfg.layernorm_embedding else None
+        self.layers = nn.ModuleList(
+            TransformerDecoderLayer(
+                dim,
+                cfg.decoder_ffn_embed_dim,
+                cfg.decoder_attention_heads,
+                dropout=cfg.dropout,
+                attention_dropout=cfg.attention_dropout,
+                activation_dropout=cfg.activation_dropout,
+                activation_fn=cfg.activation_fn,
+                normalize_before=cfg.decoder_normalize_before,
+                encoder_embed_dim=encoder_embed_dim,
+            )
+            for _ in range(cfg.decoder_layers)
+        )
+        final_norm = cfg.decoder_normalize_before and not cfg.no_decoder_final_norm
+        self.layer_norm = nn.LayerNorm(dim) if final_norm else None
+        out_dim = cfg.decoder_output_dim
+        self.project_out_dim = nn.Linear(dim, out_dim, bias=False) if out_dim != dim else None
+        self.output_projection = nn.Linear(out_dim, len(dictionary), bias=False)
+        if share_input_output_embed:
+            self.output_projection.weight = embed_tokens.weight
+        else:
+            nn.init.normal_(self.output_projection.weight, mean=0.0, std=out_dim**-0.5)
+
+    def forward(
+        self,
+        prev_output_tokens: torch.Tensor,
+        encoder_out: EncoderOut | None = None,
+        incremental_state: IncrementalState | None = None,
+        features_only: bool = False,
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Logits B x T x V (B x new x V with a filled cache) and ``{"attn": None}``."""
+        x, extra = self.extract_features(prev_output_tokens, encoder_out, incremental_state)
+        if not features_only:
+            x = self.output_layer(x)
+        return x, extra
+
+    def extract_features(
+        self,
+        prev_output_tokens: torch.Tensor,
+        encoder_out: EncoderOut | None = None,
+        incremental_state: IncrementalState | None = None,
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        length = prev_output_tokens.size(1)
+        start = self.get_incremental_state(incremental_state, "length") or 0
+        if start >= length:
+            raise ValueError(
+                f"the incremental state already holds {start} positions; the prefix passed has "
+                f"{length} (pass the whole prefix, one token longer each step)"
+            )
+        padding_mask = padding_mask_of(prev_output_tokens, self.padding_idx)
+        x = self.embed_tokens(prev_output_tokens[:, start:]) * self.embed_scale
+        if self.embed_positions is not None:
+            x = x + self.embed_positions(prev_output_tokens, padding_mask, start)
+        if self.layernorm_embedding is not None:
+            x = self.layernorm_embedding(x)
+        x = dropout(x, self.dropout, self.training)
+
+        self_mask, causal = self_attention_mask(padding_mask, start, length, x.device)
+        enc, enc_mask = None, None
+        if encoder_out is not None:
+            enc = encoder_out["encoder_out"]
+            enc_padding = encoder_out.get("encoder_padding_mask")
+            if enc_padding is not None:
+                enc_mask = ~enc_padding[:, None, None, :]
+        for layer in self.layers:
+            x = layer(x, self_mask, causal, enc, enc_mask, incremental_state)
+        self.set_incremental_state(incremental_state, "length", length)
+
+        if self.layer_norm is not None:
+            x = self.layer_norm(x)
+        if self.project_out_dim is not None:
+            x = self.project_out_dim(x)
+        return x, {"attn": None}
+
+    def output_layer(self, features: torch.Tensor) -> torch.Tensor:
+        return F.linear(features, self.output_projection.weight)
+
+    def max_positions(self) -> int:
+        return self.max_target_positions
+
+
+def same_dictionary(a: Any, b: Any) -> bool:
+    """Whether two dictionaries hold the same symbols in the same order."""
+    if a is b:
+        return True
+    symbols_a, symbols_b = getattr(a, "symbols", None), getattr(b, "symbols", None)
+    if symbols_a is not None and symbols_b is not None:
+        return list(symbols_a) == list(symbols_b)
+    return bool(a == b)
+
+
+@register_model("transformer", dataclass=TransformerConfig)
+class TransformerModel(EncoderDecoderModel):
+    """fairseq's ``transformer``: ``forward(src_tokens, src_lengths, prev_output_tokens)``."""
+
+    @classmethod
+    def build_model(cls, cfg: TransformerConfig, task: Any) -> TransformerModel:
+        src_dict, tgt_dict = task.source_dictionary, task.target_dictionary
+        share_io = cfg.share_decoder_input_output_embed
+        if cfg.share_all_embeddings:
+            if not same_dictionary(src_dict, tgt_dict):
+                raise ConfigError(
+                    f"--share-all-embeddings requires a joined dictionary, but the source "
+                    f"dictionary ({len(src_dict)} symbols) differs from the target dictionary "
+                    f"({len(tgt_dict)} symbols)"
+                )
+            encoder_embed = Embedding(len(src_dict), cfg.encoder_embed_dim, src_dict.pad())
+            decoder_embed = encoder_embed
+            share_io = True
+        else:
+            encoder_embed = Embedding(len(src_dict), cfg.encoder_embed_dim, src_dict.pad())
+            decoder_embed = Embedding(len(tgt_dict), cfg.decoder_embed_dim, tgt_dict.pad())
+        encoder = TransformerEncoder(cfg, src_dict, encoder_embed)
+        decoder = TransformerDecoder(
+            cfg,
+            tgt_dict,
+            decoder_embed,
+            encoder_embed_dim=cfg.encoder_embed_dim,
+            share_input_output_embed=share_io,
+        )
+        return cls(encoder, decoder)

@@ -1,0 +1,175 @@
+"""Incremental decoding with the key/value cache equals one full forward pass.
+
+Everything runs in float32 in eval mode; "equal" is a max absolute difference below 1e-5 on the
+logits of every real (non-padding) position.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+TOL = 1e-5
+EOS = 2
+
+
+def decode_step_by_step(decoder, tokens, encoder_out, state, start, stop):
+    """Logits of positions start..stop-1, fed one token at a time (the whole prefix each call)."""
+    outs = []
+    for t in range(start + 1, stop + 1):
+        logits, _ = decoder(tokens[:, :t], encoder_out, state)
+        assert logits.shape[1] == 1, "a filled cache must compute only the newest position"
+        outs.append(logits)
+    return torch.cat(outs, dim=1)
+
+
+VARIANTS = {
+    "post-norm": {},
+    "pre-norm": dict(encoder_normalize_before=True, decoder_normalize_before=True),
+    "learned-pos": dict(encoder_learned_pos=True, decoder_learned_pos=True),
+    "pre-norm-learned-pos": dict(
+        decoder_normalize_before=True, decoder_learned_pos=True, no_decoder_final_norm=True
+    ),
+    "layernorm-embedding-gelu": dict(layernorm_embedding=True, activation_fn="gelu"),
+    "no-positions-output-dim": dict(no_token_positional_embeddings=True, decoder_output_dim=8),
+    "shared-embeddings": dict(share_decoder_input_output_embed=True, no_scale_embedding=True),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_encoder_decoder_step_by_step_equals_full(helpers, variant):
+    gen = torch.Generator().manual_seed(0)
+    model = helpers.build(helpers.tiny_config(**VARIANTS[variant])).eval()
+    src = helpers.left_pad(helpers.random_tokens(gen, 3, 7, 40), [7, 4, 2])
+    prev = helpers.random_tokens(gen, 3, 9, 48)
+    prev[:, 0] = EOS
+    with torch.no_grad():
+        encoder_out = model.encoder(src, None)
+        full, _ = model.decoder(prev, encoder_out)
+        state: dict = {}
+        inc = decode_step_by_step(model.decoder, prev, encoder_out, state, 0, prev.size(1))
+    assert full.shape == inc.shape == (3, 9, 48)
+    assert (full - inc).abs().max() < TOL
+
+
+def test_prefix_in_chunks_equals_full(helpers):
+    """A prefix fed several tokens at a time (empty cache, then after a filled cache) too."""
+    gen = torch.Generator().manual_seed(1)
+    model = helpers.build(helpers.tiny_config()).eval()
+    src = helpers.random_tokens(gen, 2, 5, 40)
+    prev = helpers.random_tokens(gen, 2, 8, 48)
+    with torch.no_grad():
+        encoder_out = model.encoder(src, None)
+        full, _ = model.decoder(prev, encoder_out)
+        state: dict = {}
+        a, _ = model.decoder(prev[:, :3], encoder_out, state)
+        b, _ = model.decoder(prev[:, :6], encoder_out, state)
+        c = decode_step_by_step(model.decoder, prev, encoder_out, state, 6, 8)
+    assert a.shape[1] == 3 and b.shape[1] == 3
+    assert (full - torch.cat([a, b, c], dim=1)).abs().max() < TOL
+
+
+@pytest.mark.parametrize(
+    "new_order", [[2, 0, 1], [1, 1, 1, 0, 0, 0, 2, 2, 2], [2, 0]], ids=["perm", "beam", "shrink"]
+)
+def test_reorder_incremental_state(helpers, new_order):
+    """After reorder_incremental_state / reorder_encoder_out, decoding continues exactly as a
+    full forward pass on the reordered sources and prefixes (continued with new tokens)."""
+    gen = torch.Generator().manual_seed(2)
+    model = helpers.build(helpers.tiny_config()).eval()
+    src = helpers.left_pad(helpers.random_tokens(gen, 3, 6, 40), [6, 3, 5])
+    prev = helpers.random_tokens(gen, 3, 4, 48)
+    prev[:, 0] = EOS
+    order = torch.tensor(new_order)
+    more = helpers.random_tokens(gen, len(new_order), 5, 48)
+    with torch.no_grad():
+        encoder_out = model.encoder(src, None)
+        state: dict = {}
+        decode_step_by_step(model.decoder, prev, encoder_out, state, 0, 4)
+        model.decoder.reorder_incremental_state(state, order)
+        encoder_out = model.encoder.reorder_encoder_out(encoder_out, order)
+        continued = torch.cat([prev[order], more], dim=1)
+        inc = decode_step_by_step(model.decoder, continued, encoder_out, state, 4, 9)
+        full, _ = model(src[order], None, continued)
+    assert (full[:, 4:] - inc).abs().max() < TOL
+
+
+def test_cache_is_batch_first(helpers):
+    """Every cached tensor has the batch on dimension 0 (what the core's reorder relies on)."""
+    model = helpers.build(helpers.tiny_config()).eval()
+    src = torch.full((5, 4), 7)
+    prev = torch.full((5, 3), 9)
+    state: dict = {}
+    with torch.no_grad():
+        model.decoder(prev, model.encoder(src, None), state)
+    tensors = [t for v in state.values() if isinstance(v, dict) for t in v.values()]
+    assert len(tensors) == 2 * 2 * 2  # k and v, self- and encoder attention, 2 layers
+    assert all(t.size(0) == 5 for t in tensors)
+
+
+@pytest.mark.parametrize("normalize_before", [False, True])
+def test_language_model_step_by_step_equals_full(helpers, normalize_before):
+    gen = torch.Generator().manual_seed(3)
+    model = helpers.build_lm(helpers.tiny_lm_config(decoder_normalize_before=normalize_before))
+    model.eval()
+    tokens = helpers.random_tokens(gen, 4, 10, 48)
+    with torch.no_grad():
+        full, _ = model(tokens)
+        state: dict = {}
+        inc = decode_step_by_step(model.decoder, tokens, None, state, 0, 10)
+        # and after a beam-search style reorder
+        order = torch.tensor([3, 3, 0, 1])
+        model.decoder.reorder_incremental_state(state, order)
+        more = helpers.random_tokens(gen, 4, 3, 48)
+        continued = torch.cat([tokens[order], more], dim=1)
+        inc2 = decode_step_by_step(model.decoder, continued, None, state, 10, 13)
+        full2, _ = model(continued)
+    assert (full - inc).abs().max() < TOL
+    assert (full2[:, 10:] - inc2).abs().max() < TOL
+
+
+def test_language_model_left_padded_prefixes(helpers):
+    """Left-padded prefixes (padding before real tokens, so the padding mask matters): real
+    positions agree between full and incremental passes, and with each row decoded alone."""
+    gen = torch.Generator().manual_seed(4)
+    model = helpers.build_lm(helpers.tiny_lm_config()).eval()
+    lengths = [8, 5, 2]
+    tokens = helpers.left_pad(helpers.random_tokens(gen, 3, 8, 48), lengths)
+    real = tokens.ne(1)
+    with torch.no_grad():
+        full, _ = model(tokens)
+        state: dict = {}
+        inc = decode_step_by_step(model.decoder, tokens, None, state, 0, 8)
+        alone = [model(tokens[i : i + 1, 8 - n :])[0][0] for i, n in enumerate(lengths)]
+    assert (full - inc)[real].abs().max() < TOL
+    for i, n in enumerate(lengths):
+        assert (full[i, 8 - n :] - alone[i]).abs().max() < TOL
+
+
+def test_source_padding_does_not_change_the_translation(helpers):
+    """A sentence decoded alone equals the same sentence left-padded in a batch."""
+    gen = torch.Generator().manual_seed(5)
+    model = helpers.build(helpers.tiny_config()).eval()
+    src = helpers.left_pad(helpers.random_tokens(gen, 2, 7, 40), [7, 3])
+    prev = helpers.random_tokens(gen, 2, 5, 48)
+    with torch.no_grad():
+        batched, _ = model(src, None, prev)
+        alone, _ = model(src[1:, 4:], None, prev[1:])
+    assert (batched[1] - alone[0]).abs().max() < TOL
+
+
+def test_target_padding_does_not_change_real_positions(helpers):
+    """Right-padded targets (as batches have them) decode their real positions exactly as each
+    target alone: causal attention never lets a real position see the padding after it."""
+    gen = torch.Generator().manual_seed(6)
+    model = helpers.build(helpers.tiny_config()).eval()
+    src = helpers.random_tokens(gen, 3, 5, 40)
+    prev = helpers.random_tokens(gen, 3, 6, 48)
+    lengths = [6, 2, 4]
+    for i, n in enumerate(lengths):
+        prev[i, n:] = 1
+    with torch.no_grad():
+        batched, _ = model(src, None, prev)
+        for i, n in enumerate(lengths):
+            alone, _ = model(src[i : i + 1], None, prev[i : i + 1, :n])
+            assert (batched[i, :n] - alone[0]).abs().max() < TOL
