@@ -72,8 +72,7 @@ def run_preprocess(opts: PreprocessOptions, echo: Callable[[str], None] = click.
     _check_no_old_dicts(opts, langs)
 
     created = not os.path.isdir(opts.destdir)
-    os.makedirs(opts.destdir, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".preprocess-", dir=opts.destdir)
+    staging = _make_staging(opts.destdir)
     try:
         if opts.bpe == "sentencepiece":
             inputs = _apply_sentencepiece(opts, splits, langs, inputs, staging)
@@ -244,6 +243,17 @@ def _binarize_split(
         f"[{lang}] {shown}: {stats.nseq} sents, {stats.ntok} tokens, "
         f"{stats.replaced_percent:.3}% replaced by {dictionary.unk_word}"
     )
+
+
+def _make_staging(destdir: str) -> str:
+    """A hidden folder inside ``destdir`` (created if needed) that collects the outputs."""
+    if os.path.exists(destdir) and not os.path.isdir(destdir):
+        raise ConfigError(f"--destdir {destdir} exists and is not a directory")
+    try:
+        os.makedirs(destdir, exist_ok=True)
+        return tempfile.mkdtemp(prefix=".preprocess-", dir=destdir)
+    except OSError as e:
+        raise ConfigError(f"--destdir {destdir}: cannot write there ({e.strerror or e})") from None
 
 
 def _publish(staging: str, destdir: str) -> None:
