@@ -23,6 +23,20 @@ CORE_COMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("seqcore.cli.plugins:plugins_command", "List plug-ins and their components."),
     "preprocess": ("seqcore.cli.preprocess:preprocess", "Binarize text into a data-bin folder."),
     "train": ("seqcore.cli.train:train_command", "Train a model."),
+    "generate": (
+        "seqcore.cli.generate:generate_command",
+        "Translate a binarized split with a trained model and score it (BLEU).",
+    ),
+    "interactive": (
+        "seqcore.cli.interactive:interactive_command",
+        "Translate raw sentences from stdin as they come.",
+    ),
+    "eval-lm": ("seqcore.cli.eval_lm:eval_lm_command", "Evaluate a language model (perplexity)."),
+    "score": ("seqcore.cli.score:score_command", "Compute BLEU of a system output."),
+    "average-checkpoints": (
+        "seqcore.cli.average_checkpoints:average_checkpoints_command",
+        "Average the weights of several checkpoints.",
+    ),
 }
 
 
