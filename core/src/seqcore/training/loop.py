@@ -256,6 +256,8 @@ class TrainingRun:
             do_validate = stop or (vi > 0 and n % vi == 0)
             do_save = stop or (si > 0 and n % si == 0)
             if do_validate or do_save:
+                if stop:
+                    self.progress.close_bar()
                 end = self.epoch_itr.end_of_epoch()
                 valid_metrics = self.validate(epoch) if do_validate else {}
                 self.save(epoch, end_of_epoch=end, valid_metrics=valid_metrics)
