@@ -1,0 +1,138 @@
+"""`seqcore generate`: fairseq's output lines, BLEU, ensembles, --results-path, sentencepiece."""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+
+import sacrebleu
+from core.evaluation.helpers import (
+    copy_splits,
+    fairseq_format,
+    parse_generation,
+    reference_bleu,
+)
+from support import run_seqcore
+
+TEST = copy_splits()["test"]
+
+
+def _generate(data, *args):
+    result = run_seqcore("generate", str(data), *args)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_copy_model_reaches_bleu_above_90_and_bleu_is_sacrebleus(copy_data, copy_model):
+    result = _generate(copy_data, "--path", str(copy_model), "--batch-size", "16")
+    rows = parse_generation(result.stdout)
+    ids = sorted(rows["S"])
+    assert ids == list(range(len(TEST["src"])))
+    for i in ids:
+        assert rows["S"][i] == TEST["src"][i]
+        assert rows["T"][i] == TEST["tgt"][i]
+        assert rows["H"][i] == rows["D"][i]  # no subword segmentation here
+    hyps = [rows["D"][i][1] for i in ids]
+    refs = [rows["T"][i] for i in ids]
+    expected = sacrebleu.corpus_bleu(hyps, [refs])
+    bleu_line = result.stdout.splitlines()[-1]
+    assert bleu_line == f"Generate test with beam=5: {expected.format()}"
+    assert expected.score > 90
+
+
+def test_lines_follow_fairseqs_format(copy_data, copy_model):
+    result = _generate(copy_data, "--path", str(copy_model), "--gen-subset", "valid")
+    lines = result.stdout.splitlines()
+    # per sentence: S, T, H, D, P in that order, the ids of one sentence all equal
+    body = [line for line in lines if re.match(r"[STHDP]-\d+\t", line)]
+    assert len(body) == 5 * 16
+    for k in range(0, len(body), 5):
+        kinds = [line[0] for line in body[k : k + 5]]
+        assert kinds == ["S", "T", "H", "D", "P"]
+        assert len({line.split("\t")[0][2:] for line in body[k : k + 5]}) == 1
+    rows = parse_generation(result.stdout)
+    for i, (score, text) in rows["H"].items():
+        positional = rows["P"][i]
+        assert len(positional) == len(text.split()) + 1  # and </s>
+        # the score is the mean log2-probability (length penalty 1): the P values' mean
+        assert math.isclose(score, statistics.fmean(positional), abs_tol=1e-4)
+    assert lines[-3] == "NOTE: hypothesis and token scores are output in base 2"
+    assert re.fullmatch(
+        r"Translated 16 sentences \([\d,]+ tokens\) in [\d.]+s \([\d.]+ sentences/s, "
+        r"[\d.]+ tokens/s\)",
+        lines[-2],
+    )
+    assert lines[-1].startswith("Generate valid with beam=5: BLEU = ")
+
+
+def test_results_path_writes_generate_subset_txt(copy_data, copy_model, tmp_path):
+    result = _generate(
+        copy_data, "--path", str(copy_model), "--results-path", str(tmp_path / "out")
+    )
+    assert result.stdout == ""
+    text = (tmp_path / "out" / "generate-test.txt").read_text()
+    assert parse_generation(text)["H"].keys() == set(range(len(TEST["src"])))
+    assert text.splitlines()[-1].startswith("Generate test with beam=5: BLEU = ")
+
+
+def test_scoring_bleu_is_fairseqs_token_bleu(copy_data, copy_model):
+    result = _generate(copy_data, "--path", str(copy_model), "--scoring", "bleu", "--beam", "2")
+    rows = parse_generation(result.stdout)
+    ids = sorted(rows["H"])
+    expected = reference_bleu([rows["H"][i][1] for i in ids], [rows["T"][i] for i in ids])
+    assert result.stdout.splitlines()[-1] == (
+        f"Generate test with beam=2: {fairseq_format(*expected)}"
+    )
+
+
+def test_ensemble_of_a_checkpoint_with_itself_gives_the_same_hypotheses(copy_data, copy_model):
+    one = parse_generation(_generate(copy_data, "--path", str(copy_model)).stdout)
+    two = parse_generation(_generate(copy_data, "--path", f"{copy_model}:{copy_model}").stdout)
+    assert {i: h[1] for i, h in one["H"].items()} == {i: h[1] for i, h in two["H"].items()}
+    for i in one["H"]:
+        assert math.isclose(one["H"][i][0], two["H"][i][0], abs_tol=1e-5)
+
+
+def test_quiet_prints_only_the_scores(copy_data, copy_model):
+    result = _generate(copy_data, "--path", str(copy_model), "--quiet")
+    assert not parse_generation(result.stdout)["H"]
+    assert result.stdout.splitlines()[-1].startswith("Generate test with beam=5: BLEU = ")
+
+
+def test_bf16_on_cpu_generates(copy_data, copy_model):
+    result = _generate(copy_data, "--path", str(copy_model), "--bf16", "--device", "cpu")
+    assert len(parse_generation(result.stdout)["H"]) == len(TEST["src"])
+
+
+def test_sentencepiece_folder_detokenizes_d_lines_and_scores_detokenized_text(spm_data, spm_model):
+    data, text = spm_data
+    result = _generate(data, "--path", str(spm_model), "--max-len-b", "20")
+    rows = parse_generation(result.stdout)
+    raw = (text / "test.de").read_text().splitlines()
+    assert sorted(rows["T"]) == list(range(len(raw)))
+    for i, ref in rows["T"].items():
+        assert ref == raw[i]  # the reference, detokenized back to the raw text
+        score, pieces = rows["H"][i]
+        assert rows["D"][i] == (score, pieces.replace(" ", "").replace("\u2581", " ").strip())
+    ids = sorted(rows["T"])
+    expected = sacrebleu.corpus_bleu([rows["D"][i][1] for i in ids], [[raw[i] for i in ids]])
+    assert result.stdout.splitlines()[-1] == f"Generate test with beam=5: {expected.format()}"
+
+
+def test_remove_bpe_sentencepiece_decodes_h_lines(spm_data, spm_model):
+    data, _ = spm_data
+    plain = parse_generation(_generate(data, "--path", str(spm_model), "--max-len-b", "20").stdout)
+    removed = parse_generation(
+        _generate(
+            data, "--path", str(spm_model), "--max-len-b", "20", "--remove-bpe", "sentencepiece"
+        ).stdout
+    )
+    for i in plain["H"]:
+        assert removed["H"][i][1] == plain["D"][i][1]
+        assert removed["D"][i] == plain["D"][i]
+    no_bpe = parse_generation(
+        _generate(data, "--path", str(spm_model), "--max-len-b", "20", "--bpe", "none").stdout
+    )
+    for i in plain["H"]:
+        assert no_bpe["D"][i] == plain["H"][i]  # pieces left as they are
