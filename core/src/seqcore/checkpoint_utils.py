@@ -73,16 +73,25 @@ def _config_class(role: str, cfg_dict: dict[str, Any], path: str) -> tuple[str, 
     return role, None  # the trainer's own options: kept as plain data
 
 
+INFERENCE_ROLES = ("task", "model", "criterion")
+
+
 def checkpoint_config(
-    state: dict[str, Any], path: str, overrides: dict[str, Any] | None = None
+    state: dict[str, Any],
+    path: str,
+    overrides: dict[str, Any] | None = None,
+    roles: tuple[str, ...] | None = None,
 ) -> ResolvedConfig:
     """The :class:`ResolvedConfig` a checkpoint was trained with, ``overrides`` applied to every
-    component that has such a field."""
+    component that has such a field. With ``roles``, only those components are looked up (so
+    inference needs no optimizer plug-in); the trainer's own options are always kept."""
     cfg_dict = state["cfg"]
     overrides = dict(overrides or {})
     used: set[str] = set()
     configs: dict[str, Any] = {}
     for role, values in cfg_dict["configs"].items():
+        if roles is not None and role in _REGISTRY_OF_ROLE and role not in roles:
+            continue
         name, config_class = _config_class(role, cfg_dict, path)
         if config_class is None and role not in ("model",) + tuple(_REGISTRY_OF_ROLE):
             configs[role] = _Plain(values)
@@ -145,13 +154,14 @@ def load_model_ensemble(
     models, first_cfg = [], None
     for path in paths:
         state = load_checkpoint_file(path)
-        cfg = checkpoint_config(state, path, overrides)
+        cfg = checkpoint_config(state, path, overrides, roles=INFERENCE_ROLES)
         if first_cfg is None:
             first_cfg = cfg
         if task is None:
             if data is not None and hasattr(cfg.task, "data"):
                 cfg.task.data = data
             task = TASKS.get(cfg.selections["task"]).obj.setup_task(cfg.task)
+        check_dictionaries(state, task, path)
         model = task.build_model(cfg.model)
         load_weights(model, state["model"], path)
         model.eval()
@@ -177,3 +187,31 @@ def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], path:
             f"{unexpected[:3]}"
         )
     model.load_state_dict(weights)
+
+
+def dictionary_fingerprints(task: Any) -> dict[str, str]:
+    """A hash of each of the task's dictionaries (symbols in order), stored in checkpoints so
+    that a data folder with other dictionaries is caught even when the sizes agree."""
+    import hashlib
+
+    prints = {}
+    for side in ("source", "target"):
+        dictionary = getattr(task, f"{side}_dictionary", None)
+        if dictionary is not None:
+            symbols = "\n".join(dictionary[i] for i in range(len(dictionary)))
+            prints[side] = hashlib.sha256(symbols.encode("utf-8")).hexdigest()[:16]
+    return prints
+
+
+def check_dictionaries(state: dict[str, Any], task: Any, path: str) -> None:
+    saved = state.get("dictionaries")
+    if not saved:
+        return
+    here = dictionary_fingerprints(task)
+    for side, fingerprint in saved.items():
+        if side in here and here[side] != fingerprint:
+            data = getattr(task.cfg, "data", "the data folder")
+            raise CheckpointError(
+                f"the {side} dictionary of {data} is not the one {path} was trained with; "
+                "use the data folder the model was trained on"
+            )

@@ -90,7 +90,7 @@ def load_checkpoint_file(path: str | os.PathLike) -> dict[str, Any]:
             f"checkpoint {path} is refused: it holds objects that would run code when loaded "
             f"({first[:200]}); seqcore checkpoints hold plain data only"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError) as e:
         raise CheckpointError(
             f"checkpoint {path} is corrupt or truncated ({type(e).__name__}); "
             "use --restore-file to resume from another checkpoint"

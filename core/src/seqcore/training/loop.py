@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from seqcore._version import __version__
+from seqcore.checkpoint_utils import dictionary_fingerprints
 from seqcore.errors import CheckpointError, ConfigError
 from seqcore.loader import plugin_manager
 from seqcore.registry import TASKS
@@ -389,6 +390,7 @@ class TrainingRun:
         state = self.trainer.state_dict()
         state["seqcore"] = {"version": __version__, "format": 1}
         state["cfg"] = self.cfg.as_dict()
+        state["dictionaries"] = dictionary_fingerprints(self.task)
         state["extra_state"] = {
             "epoch": epoch,
             "train_iterator": self.epoch_itr.state_dict(),
