@@ -80,7 +80,7 @@ def run(cmd: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-lines", type=int, default=20000)
-    parser.add_argument("--max-update", type=int, default=600)
+    parser.add_argument("--max-update", type=int, default=1000)
     args = parser.parse_args()
 
     lines = shakespeare_lines()
