@@ -127,7 +127,7 @@ def run(gen: SequenceGenerator, samples) -> tuple[float, int, list[list[int]]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sentences", type=int, default=200)
+    parser.add_argument("--sentences", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--beam", type=int, default=5)
     parser.add_argument("--src-len", type=int, default=20)
