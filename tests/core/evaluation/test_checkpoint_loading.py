@@ -53,3 +53,18 @@ def test_a_text_file_is_not_a_checkpoint(copy_data, tmp_path):
     result = run_seqcore("generate", str(copy_data), "--path", str(bogus))
     assert result.returncode == 1
     assert "seqcore: error:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_model_from_a_distribution_that_is_not_installed_is_named(copy_data, copy_model):
+    # SEQCORE_DISABLE_PLUGIN_AUTOLOAD hides every installed plug-in, as if uninstalled
+    result = run_seqcore(
+        "generate", str(copy_data), "--path", str(copy_model),
+        env={"SEQCORE_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )  # fmt: skip
+    assert result.returncode == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(
+        f"seqcore: error: {copy_model} needs model architecture 'transformer' from "
+        "seqcore-plugin-transformer 0.1.0"
+    )
+    assert last.endswith("which is not installed here; pip install seqcore-plugin-transformer")
