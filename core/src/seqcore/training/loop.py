@@ -11,7 +11,6 @@ It follows fairseq's training flow::
 
 from __future__ import annotations
 
-import itertools
 import logging
 import random
 import time
@@ -26,10 +25,12 @@ from seqcore.errors import CheckpointError, ConfigError
 from seqcore.loader import plugin_manager
 from seqcore.registry import TASKS
 from seqcore.training import distributed
+from seqcore.training.batches import grouped, min_positions
 from seqcore.training.checkpoint_io import load_checkpoint_file
 from seqcore.training.checkpoints import CheckpointManager
 from seqcore.training.meters import IntervalMeter
 from seqcore.training.progress import Progress
+from seqcore.training.rng import rng_state, set_rng_state
 from seqcore.training.trainer import Trainer
 
 log = logging.getLogger("seqcore.train")
@@ -42,38 +43,6 @@ def pick_device(choice: str, dist_ctx: distributed.DistributedContext) -> torch.
         torch.cuda.set_device(dist_ctx.local_rank)
         return torch.device("cuda", dist_ctx.local_rank)
     return torch.device("cpu")
-
-
-def rng_state() -> dict[str, Any]:
-    """Every random generator's state, as plain data a weights-only load accepts."""
-    np_state = np.random.get_state()
-    state = {
-        "torch": torch.get_rng_state(),
-        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
-        "python": random.getstate(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    name, keys, *rest = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def grouped(iterator: Any, size: int) -> Any:
-    """Lists of ``size`` consecutive batches (the last one may be shorter)."""
-    while True:
-        chunk = list(itertools.islice(iterator, size))
-        if not chunk:
-            return
-        yield chunk
 
 
 class TrainingRun:
@@ -174,7 +143,7 @@ class TrainingRun:
             self.task.dataset(cfg.dataset.train_subset),
             max_tokens=cfg.dataset.max_tokens,
             max_sentences=cfg.dataset.batch_size,
-            max_positions=_min_positions(
+            max_positions=min_positions(
                 self.task.max_positions(), self.trainer.model.max_positions()
             ),
             ignore_invalid_inputs=False,
@@ -244,7 +213,9 @@ class TrainingRun:
             n = self.trainer.num_updates
             interval.add(result["logs"], result["gnorm"])
             whole.add(result["logs"], result["gnorm"])
-            update_log = self._metrics(IntervalMeterOf(result))
+            single = IntervalMeter()
+            single.add(result["logs"], result["gnorm"])
+            update_log = self._metrics(single)
             self.hooks.seqcore_update_end(trainer=self.trainer, num_updates=n, log=update_log)
             if n % cfg.common.log_interval == 0:
                 metrics = self._metrics(interval)
@@ -347,7 +318,7 @@ class TrainingRun:
                 self.task.dataset(split),
                 max_tokens=cfg.dataset.max_tokens_valid or cfg.dataset.max_tokens,
                 max_sentences=cfg.dataset.batch_size_valid or cfg.dataset.batch_size,
-                max_positions=_min_positions(
+                max_positions=min_positions(
                     self.task.max_positions(), self.trainer.model.max_positions()
                 ),
                 ignore_invalid_inputs=cfg.dataset.skip_invalid_size_inputs_valid_test,
@@ -410,31 +381,6 @@ class TrainingRun:
             self.progress.message(
                 f"saved checkpoint {paths[0]} (epoch {epoch}, update {self.trainer.num_updates})"
             )
-
-
-class IntervalMeterOf(IntervalMeter):
-    """The figures of one update alone (for the ``seqcore_update_end`` hook)."""
-
-    def __init__(self, result: dict[str, Any]) -> None:
-        super().__init__()
-        self.add(result["logs"], result["gnorm"])
-
-
-def _min_positions(*limits: Any) -> Any:
-    """The tighter of the task's and the model's position limits (``None``: no limit)."""
-    result = None
-    for limit in limits:
-        if limit is None:
-            continue
-        if result is None:
-            result = limit
-        elif isinstance(limit, tuple) and isinstance(result, tuple):
-            result = tuple(
-                b if a is None else a if b is None else min(a, b) for a, b in zip(result, limit)
-            )
-        elif not isinstance(limit, tuple) and not isinstance(result, tuple):
-            result = min(result, limit)
-    return result
 
 
 def train(cfg: Any) -> dict[str, Any]:
