@@ -49,8 +49,27 @@ def test_data_folder_with_other_dictionaries(copy_model, tmp_path):
     sides = {"src": lines, "tgt": lines}
     other = binarize(tmp_path / "other", {"train": sides, "test": sides})
     message = _error("generate", str(other), "--path", str(copy_model))
-    assert message.startswith(f"{copy_model} does not fit the model built here: ")
-    assert "are the data folder's dictionaries the ones it was trained with?" in message
+    assert message == (
+        f"the source dictionary of {other} is not the one {copy_model} was trained with; "
+        "use the data folder the model was trained on"
+    )
+
+
+def test_weights_of_another_shape_are_a_one_line_error():
+    # checkpoints without dictionary fingerprints still fail clearly, on the shapes
+    import pytest
+    import torch
+
+    from seqcore.checkpoint_utils import load_weights
+    from seqcore.errors import CheckpointError
+
+    model = torch.nn.Embedding(10, 4)
+    with pytest.raises(CheckpointError) as info:
+        load_weights(model, {"weight": torch.zeros(12, 4)}, "old.pt")
+    assert str(info.value) == (
+        "old.pt does not fit the model built here: weight has shape (12, 4) in the checkpoint "
+        "but (10, 4) here (are the data folder's dictionaries the ones it was trained with?)"
+    )
 
 
 def test_missing_data_folder_and_split(copy_data, copy_model, tmp_path):
