@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import torch
 from torch import nn
 
 
-class Criterion(nn.Module):
+class Criterion(nn.Module, abc.ABC):
     """Base of criterions, built as ``Criterion(cfg, task)``.
 
     ``forward(model, sample, reduce=True)`` returns ``(loss, sample_size, logging_output)``: the
@@ -24,10 +25,11 @@ class Criterion(nn.Module):
         target_dictionary = getattr(task, "target_dictionary", None) if task else None
         self.padding_idx = target_dictionary.pad() if target_dictionary is not None else -100
 
+    @abc.abstractmethod
     def forward(
         self, model: nn.Module, sample: dict[str, Any], reduce: bool = True
     ) -> tuple[torch.Tensor, int | float, dict[str, Any]]:
-        raise NotImplementedError
+        """``(loss, sample_size, logging_output)`` of one batch."""
 
     @classmethod
     def reduce_metrics(cls, logging_outputs: list[dict[str, Any]]) -> dict[str, float]:

@@ -12,6 +12,7 @@ The shapes follow fairseq so that its models port by renaming imports:
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import torch
@@ -30,7 +31,8 @@ def normalized_probs(logits: torch.Tensor, log_probs: bool) -> torch.Tensor:
 
 
 class BaseModel(nn.Module):
-    """Base of every model."""
+    """Base of every model. ``forward`` is the subclass's own (its signature depends on the
+    kind of model); a registered model also implements ``build_model``."""
 
     @classmethod
     def build_model(cls, cfg: Any, task: Any) -> BaseModel:
@@ -48,15 +50,16 @@ class BaseModel(nn.Module):
         return None
 
 
-class Encoder(nn.Module):
+class Encoder(nn.Module, abc.ABC):
     """Base of encoders: ``forward(src_tokens, src_lengths)`` -> encoder output."""
 
     def __init__(self, dictionary: Any) -> None:
         super().__init__()
         self.dictionary = dictionary
 
+    @abc.abstractmethod
     def forward(self, src_tokens: torch.Tensor, src_lengths: torch.Tensor) -> Any:
-        raise NotImplementedError
+        """Encode a batch; the result is whatever this encoder's decoder expects."""
 
     def reorder_encoder_out(self, encoder_out: Any, new_order: torch.Tensor) -> Any:
         """The encoder output with its batch reordered (and possibly repeated) by ``new_order``;
@@ -67,20 +70,22 @@ class Encoder(nn.Module):
         return None
 
 
-class Decoder(IncrementalStateMixin, nn.Module):
+class Decoder(IncrementalStateMixin, nn.Module, abc.ABC):
     """Base of decoders, with fairseq's incremental-decoding protocol."""
 
     def __init__(self, dictionary: Any) -> None:
         super().__init__()
         self.dictionary = dictionary
 
+    @abc.abstractmethod
     def forward(
         self,
         prev_output_tokens: torch.Tensor,
         encoder_out: Any = None,
         incremental_state: IncrementalState | None = None,
     ) -> NetOutput:
-        raise NotImplementedError
+        """``(logits, extra)`` for every position, or only the newest one once
+        ``incremental_state`` holds this decoder's cache."""
 
     def reorder_incremental_state(
         self, incremental_state: IncrementalState, new_order: torch.Tensor

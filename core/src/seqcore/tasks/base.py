@@ -10,6 +10,7 @@ then loads splits with ``load_dataset(split)``. The training loop reads, as in f
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import torch
@@ -18,7 +19,7 @@ from seqcore.config.component import config_name
 from seqcore.errors import DataError, RegistrationError
 
 
-class Task:
+class Task(abc.ABC):
     """Base of tasks."""
 
     def __init__(self, cfg: Any) -> None:
@@ -31,9 +32,9 @@ class Task:
         return cls(cfg, **kwargs)
 
     # -- data ----------------------------------------------------------------------------------
+    @abc.abstractmethod
     def load_dataset(self, split: str, epoch: int = 1, combine: bool = False) -> None:
         """Load ``split`` into ``self.datasets[split]``."""
-        raise NotImplementedError(f"{type(self).__name__} must implement load_dataset(split)")
 
     def dataset(self, split: str) -> Any:
         """The loaded dataset of ``split``; an error when it was not loaded."""
