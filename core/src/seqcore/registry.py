@@ -122,7 +122,11 @@ class Registry:
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
         if close:
             msg += f"; did you mean {close[0]!r}?"
-        msg += f"; available: {', '.join(names)}" if names else f"; no {self.kind} is installed"
+        separator = " " if close else "; "
+        if names:
+            msg += f"{separator}available: {', '.join(names)}"
+        else:
+            msg += f"{separator}no {self.kind} is installed"
         for note in _unknown_name_notes:
             msg += note(self.kind, name)
         return msg
