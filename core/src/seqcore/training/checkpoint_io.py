@@ -8,10 +8,12 @@ pickled object (code that would run on load) is refused without running it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import shutil
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +35,13 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
-def atomic_save(state: dict[str, Any], path: str | os.PathLike) -> None:
-    """Write ``state`` to ``path`` atomically; on failure nothing is left behind."""
-    path = Path(path)
-    tmp = _temporary(path)
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` that replaces it when the block succeeds; on any
+    failure, Ctrl-C included, the temporary file is removed and ``path`` is untouched."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
         os.replace(tmp, path)
     except OSError as e:
         tmp.unlink(missing_ok=True)
@@ -58,23 +54,21 @@ def atomic_save(state: dict[str, Any], path: str | os.PathLike) -> None:
     _fsync_dir(path.parent)
 
 
+def atomic_save(state: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write ``state`` to ``path`` atomically; on failure nothing is left behind."""
+    with _replacing(Path(path)) as tmp, open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def atomic_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
     """Copy the finished file ``source`` to ``target``, replacing it atomically. A real copy,
     not a hard link, so that damage to one file never reaches the others."""
-    source, target = Path(source), Path(target)
-    tmp = _temporary(target)
-    try:
-        with open(source, "rb") as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.replace(tmp, target)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise CheckpointError(
-            f"cannot write checkpoint {target}: {e.strerror or e}; earlier checkpoints are intact"
-        ) from None
-    _fsync_dir(target.parent)
+    with _replacing(Path(target)) as tmp, open(source, "rb") as src, open(tmp, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+        dst.flush()
+        os.fsync(dst.fileno())
 
 
 def load_checkpoint_file(path: str | os.PathLike) -> dict[str, Any]:

@@ -9,6 +9,7 @@ layer line up with a fairseq checkpoint's, apart from the fused projections
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -21,8 +22,31 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": F.relu
 
 
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """``F.dropout`` that costs nothing when it would do nothing."""
-    return F.dropout(x, p, True) if training and p > 0 else x
+    """Dropout that costs nothing when it would do nothing. On the CPU it draws its mask with
+    ``torch.rand`` (about 1.4x faster forward+backward than ``F.dropout``'s bernoulli there);
+    elsewhere it is ``F.dropout``."""
+    if not training or p <= 0:
+        return x
+    if x.device.type == "cpu" and p < 1:
+        return _CPUDropout.apply(x, p)
+    return F.dropout(x, p, True)
+
+
+class _CPUDropout(torch.autograd.Function):
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``; the
+    backward pass applies the same boolean mask and scale to the gradient."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, p: float) -> torch.Tensor:
+        keep = torch.rand(x.shape, device=x.device) >= p
+        ctx.scale = 1.0 / (1.0 - p)
+        ctx.save_for_backward(keep)
+        return x.mul(keep).mul_(ctx.scale)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (keep,) = ctx.saved_tensors
+        return grad.mul(keep).mul_(ctx.scale), None
 
 
 class _FeedForwardMixin(nn.Module):
