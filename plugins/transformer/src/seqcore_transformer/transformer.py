@@ -56,14 +56,20 @@ def padding_mask_of(tokens: torch.Tensor, padding_idx: int) -> torch.Tensor | No
     return mask if bool(mask.any()) else None
 
 
-class TransformerEncoder(Encoder):
-    """Token and position embeddings, then ``encoder_layers`` encoder layers."""
+class _EmbeddingMixin(nn.Module):
+    """The input side shared by encoder and decoder: token embedding scaled by sqrt(dim),
+    positions, optional layernorm, dropout (attribute names are fairseq's)."""
 
-    def __init__(self, cfg: TransformerConfig, dictionary: Any, embed_tokens: nn.Embedding):
-        super().__init__(dictionary)
-        dim = embed_tokens.embedding_dim
+    def _build_embeddings(
+        self,
+        cfg: Any,
+        embed_tokens: nn.Embedding,
+        dim: int,
+        max_positions: int,
+        learned_pos: bool,
+        positions_flag: str,
+    ) -> None:
         self.padding_idx = embed_tokens.padding_idx
-        self.max_source_positions = cfg.max_source_positions
         self.dropout = cfg.dropout
         self.embed_tokens = embed_tokens
         self.embed_scale = 1.0 if cfg.no_scale_embedding else math.sqrt(dim)
@@ -71,14 +77,34 @@ class TransformerEncoder(Encoder):
             None
             if cfg.no_token_positional_embeddings
             else PositionalEmbedding(
-                cfg.max_source_positions,
-                dim,
-                self.padding_idx,
-                cfg.encoder_learned_pos,
-                "--max-source-positions",
+                max_positions, dim, self.padding_idx, learned_pos, positions_flag
             )
         )
         self.layernorm_embedding = nn.LayerNorm(dim) if cfg.layernorm_embedding else None
+
+    def _embed(
+        self, tokens: torch.Tensor, padding_mask: torch.Tensor | None, start: int = 0
+    ) -> torch.Tensor:
+        """Embeddings of positions ``start:`` of ``tokens`` (B x T), dropout applied."""
+        x = self.embed_tokens(tokens[:, start:]) * self.embed_scale
+        if self.embed_positions is not None:
+            x = x + self.embed_positions(tokens, padding_mask, start)
+        if self.layernorm_embedding is not None:
+            x = self.layernorm_embedding(x)
+        return dropout(x, self.dropout, self.training)
+
+
+class TransformerEncoder(_EmbeddingMixin, Encoder):
+    """Token and position embeddings, then ``encoder_layers`` encoder layers."""
+
+    def __init__(self, cfg: TransformerConfig, dictionary: Any, embed_tokens: nn.Embedding):
+        super().__init__(dictionary)
+        dim = embed_tokens.embedding_dim
+        self.max_source_positions = cfg.max_source_positions
+        self._build_embeddings(
+            cfg, embed_tokens, dim, cfg.max_source_positions, cfg.encoder_learned_pos,
+            "--max-source-positions",
+        )  # fmt: skip
         self.layers = nn.ModuleList(
             TransformerEncoderLayer(
                 dim,
@@ -97,12 +123,7 @@ class TransformerEncoder(Encoder):
     def forward(self, src_tokens: torch.Tensor, src_lengths: Any = None) -> EncoderOut:
         """``src_tokens``: B x S (left- or right-padded)."""
         padding_mask = padding_mask_of(src_tokens, self.padding_idx)
-        x = self.embed_tokens(src_tokens) * self.embed_scale
-        if self.embed_positions is not None:
-            x = x + self.embed_positions(src_tokens, padding_mask)
-        if self.layernorm_embedding is not None:
-            x = self.layernorm_embedding(x)
-        x = dropout(x, self.dropout, self.training)
+        x = self._embed(src_tokens, padding_mask)
         attn_mask = None
         if padding_mask is not None:
             x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0)
@@ -147,7 +168,7 @@ def self_attention_mask(
     return allowed, False
 
 
-class TransformerDecoder(Decoder):
+class TransformerDecoder(_EmbeddingMixin, Decoder):
     """Token and position embeddings, ``decoder_layers`` decoder layers, an output projection.
 
     With an ``incremental_state`` it caches each layer's keys and values, and on later calls
@@ -165,23 +186,11 @@ class TransformerDecoder(Decoder):
     ) -> None:
         super().__init__(dictionary)
         dim = cfg.decoder_embed_dim
-        self.padding_idx = embed_tokens.padding_idx
         self.max_target_positions = cfg.max_target_positions
-        self.dropout = cfg.dropout
-        self.embed_tokens = embed_tokens
-        self.embed_scale = 1.0 if cfg.no_scale_embedding else math.sqrt(dim)
-        self.embed_positions = (
-            None
-            if cfg.no_token_positional_embeddings
-            else PositionalEmbedding(
-                cfg.max_target_positions,
-                dim,
-                self.padding_idx,
-                cfg.decoder_learned_pos,
-                "--max-target-positions",
-            )
-        )
-        self.layernorm_embedding = nn.LayerNorm(dim) if cfg.layernorm_embedding else None
+        self._build_embeddings(
+            cfg, embed_tokens, dim, cfg.max_target_positions, cfg.decoder_learned_pos,
+            "--max-target-positions",
+        )  # fmt: skip
         self.layers = nn.ModuleList(
             TransformerDecoderLayer(
                 dim,
@@ -233,12 +242,7 @@ class TransformerDecoder(Decoder):
                 f"{length} (pass the whole prefix, one token longer each step)"
             )
         padding_mask = padding_mask_of(prev_output_tokens, self.padding_idx)
-        x = self.embed_tokens(prev_output_tokens[:, start:]) * self.embed_scale
-        if self.embed_positions is not None:
-            x = x + self.embed_positions(prev_output_tokens, padding_mask, start)
-        if self.layernorm_embedding is not None:
-            x = self.layernorm_embedding(x)
-        x = dropout(x, self.dropout, self.training)
+        x = self._embed(prev_output_tokens, padding_mask, start)
 
         self_mask, causal = self_attention_mask(padding_mask, start, length, x.device)
         enc, enc_mask = None, None
