@@ -154,7 +154,7 @@ class ComponentCommand(click.Command):
         if is_bool(option.type):
             return click.Option([f"--{dashed}/--no-{dashed}"], default=None, help=help_text)
         return click.Option(
-            [option.flag],
+            [option.flag] + ([option.short] if option.short else []),
             type=FieldType(option.type),
             default=None,
             metavar=describe(option.type)

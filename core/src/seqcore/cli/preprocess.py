@@ -16,38 +16,53 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import click
 
+from seqcore.cli.component_command import ComponentCommand
+from seqcore.config.fields import Component
+from seqcore.config.resolve import ResolvedConfig
 from seqcore.data import binarize, sentencepiece_bpe
 from seqcore.data.dictionary import Dictionary
 from seqcore.errors import ConfigError, DataError
+
+
+def _option(default: Any, help: str, short: str | None = None) -> Any:
+    metadata: dict[str, Any] = {"help": help}
+    if short:
+        metadata["short"] = short
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
 class PreprocessOptions:
     """The flags of ``seqcore preprocess`` (fairseq-preprocess's names and defaults)."""
 
-    source_lang: str | None = None
-    target_lang: str | None = None
-    trainpref: str | None = None
-    validpref: str | None = None
-    testpref: str | None = None
-    destdir: str = "data-bin"
-    srcdict: str | None = None
-    tgtdict: str | None = None
-    joined_dictionary: bool = False
-    only_source: bool = False
-    workers: int = 1
-    dict_only: bool = False
-    padding_factor: int = 8
-    thresholdsrc: int = 0
-    thresholdtgt: int = 0
-    nwordssrc: int = -1
-    nwordstgt: int = -1
-    bpe: str | None = None
-    bpe_vocab_size: int = 8000
+    source_lang: str | None = _option(None, "source language", short="-s")
+    target_lang: str | None = _option(None, "target language", short="-t")
+    trainpref: str | None = _option(None, "train file prefix (also used to build dictionaries)")
+    validpref: str | None = _option(
+        None, "comma-separated valid file prefixes (valid, valid1, ...)"
+    )
+    testpref: str | None = _option(None, "comma-separated test file prefixes (test, test1, ...)")
+    destdir: str = _option("data-bin", "destination dir")
+    srcdict: str | None = _option(None, "reuse given source dictionary")
+    tgtdict: str | None = _option(None, "reuse given target dictionary")
+    joined_dictionary: bool = _option(False, "one dictionary for both languages")
+    only_source: bool = _option(False, "only process the source language")
+    workers: int = _option(1, "number of parallel workers")
+    dict_only: bool = _option(False, "only build the dictionaries")
+    padding_factor: int = _option(8, "pad dictionary size to be a multiple of N")
+    thresholdsrc: int = _option(0, "map source words appearing fewer than N times to <unk>")
+    thresholdtgt: int = _option(0, "map target words appearing fewer than N times to <unk>")
+    nwordssrc: int = _option(-1, "number of source words to retain (-1: all)")
+    nwordstgt: int = _option(-1, "number of target words to retain (-1: all)")
+    bpe: Literal["sentencepiece"] | None = _option(
+        None, "train a subword model on the train text and segment all splits with it"
+    )
+    bpe_vocab_size: int = _option(8000, "vocabulary size of the --bpe model")
 
 
 @dataclass
@@ -301,97 +316,15 @@ def _dataset_prefix(opts: PreprocessOptions, split: str, lang: str | None) -> st
 
 
 # -- command ---------------------------------------------------------------------------------
-@click.command("preprocess")
-@click.option("-s", "--source-lang", default=None, metavar="SRC", help="source language")
-@click.option("-t", "--target-lang", default=None, metavar="TARGET", help="target language")
-@click.option(
-    "--trainpref",
-    default=None,
-    metavar="FP",
-    help="train file prefix (also used to build dictionaries)",
+def _preprocess(cfg: ResolvedConfig) -> None:
+    run_preprocess(cfg.preprocess)
+
+
+preprocess = ComponentCommand(
+    "preprocess",
+    _preprocess,
+    slots=(),
+    base=[Component("preprocess", "preprocess", PreprocessOptions)],
+    help="Build dictionaries and binarize text for training (fairseq-preprocess's flags).",
+    short_help="Binarize text into a data-bin folder.",
 )
-@click.option(
-    "--validpref",
-    default=None,
-    metavar="FP",
-    help="comma-separated valid file prefixes (valid, valid1, ...)",
-)
-@click.option(
-    "--testpref",
-    default=None,
-    metavar="FP",
-    help="comma-separated test file prefixes (test, test1, ...)",
-)
-@click.option(
-    "--destdir", default="data-bin", metavar="DIR", show_default=True, help="destination dir"
-)
-@click.option("--srcdict", default=None, metavar="FP", help="reuse given source dictionary")
-@click.option("--tgtdict", default=None, metavar="FP", help="reuse given target dictionary")
-@click.option("--joined-dictionary", is_flag=True, help="one dictionary for both languages")
-@click.option("--only-source", is_flag=True, help="only process the source language")
-@click.option(
-    "--workers",
-    default=1,
-    type=int,
-    metavar="N",
-    show_default=True,
-    help="number of parallel workers",
-)
-@click.option("--dict-only", is_flag=True, help="only build the dictionaries")
-@click.option(
-    "--padding-factor",
-    default=8,
-    type=int,
-    metavar="N",
-    show_default=True,
-    help="pad dictionary size to be a multiple of N",
-)
-@click.option(
-    "--thresholdsrc",
-    default=0,
-    type=int,
-    metavar="N",
-    show_default=True,
-    help="map source words appearing fewer than N times to <unk>",
-)
-@click.option(
-    "--thresholdtgt",
-    default=0,
-    type=int,
-    metavar="N",
-    show_default=True,
-    help="map target words appearing fewer than N times to <unk>",
-)
-@click.option(
-    "--nwordssrc",
-    default=-1,
-    type=int,
-    metavar="N",
-    show_default=True,
-    help="number of source words to retain (-1: all)",
-)
-@click.option(
-    "--nwordstgt",
-    default=-1,
-    type=int,
-    metavar="N",
-    show_default=True,
-    help="number of target words to retain (-1: all)",
-)
-@click.option(
-    "--bpe",
-    default=None,
-    type=click.Choice(["sentencepiece"]),
-    help="train a subword model on the train text and segment all splits with it",
-)
-@click.option(
-    "--bpe-vocab-size",
-    default=8000,
-    type=int,
-    metavar="N",
-    show_default=True,
-    help="vocabulary size of the --bpe model",
-)
-def preprocess(**kwargs: object) -> None:  # fmt: skip
-    """Build dictionaries and binarize text for training (fairseq-preprocess's flags)."""
-    run_preprocess(PreprocessOptions(**kwargs))  # type: ignore[arg-type]

@@ -42,6 +42,7 @@ class Option:
     owners: list[Component]
     defaults: dict[str, Any]  # component role -> its default (absent: required)
     positional: bool = False
+    short: str | None = None  # a one-letter alias ("-s"), from the field's metadata
 
     @property
     def flag(self) -> str:
@@ -101,6 +102,7 @@ def collect_options(components: list[Component], reserved: set[str] = frozenset(
                     [],
                     {},
                     bool(field.metadata.get("positional", False)),
+                    field.metadata.get("short"),
                 )
             elif option.type != tp:
                 other = option.owners[0]
