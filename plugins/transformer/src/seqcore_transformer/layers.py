@@ -8,6 +8,7 @@ layer line up with a fairseq checkpoint's, apart from the fused projections
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -22,14 +23,26 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": F.relu
 
 
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Dropout that costs nothing when it would do nothing. On the CPU it draws its mask with
-    ``torch.rand`` (about 1.4x faster forward+backward than ``F.dropout``'s bernoulli there);
-    elsewhere it is ``F.dropout``."""
+    """Dropout that costs nothing when it would do nothing. On the CPU it draws its mask from
+    16-bit random integers (:func:`keep_mask`; forward+backward about 2.5x faster than
+    ``F.dropout``'s bernoulli there); elsewhere it is ``F.dropout``."""
     if not training or p <= 0:
         return x
     if x.device.type == "cpu" and p < 1:
         return _CPUDropout.apply(x, p)
     return F.dropout(x, p, True)
+
+
+def keep_mask(shape: torch.Size, p: float) -> torch.Tensor:
+    """A boolean mask of ``shape``, each element False with probability ``p`` rounded to a
+    multiple of 2^-16 (within 7.7e-6 of ``p``).
+
+    The CPU generator is sequential and costs about as much per draw whatever the width, so
+    one 64-bit draw is split into four independent uniform 16-bit integers: a quarter of the
+    draws of ``torch.rand(shape) >= p``, which is most of dropout's time on the CPU."""
+    n = math.prod(shape)
+    words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
+    return words.view(torch.int16)[:n].view(shape) >= round(p * 65536) - 32768
 
 
 class _CPUDropout(torch.autograd.Function):
@@ -38,7 +51,7 @@ class _CPUDropout(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, p: float) -> torch.Tensor:
-        keep = torch.rand(x.shape, device=x.device) >= p
+        keep = keep_mask(x.shape, p)
         ctx.scale = 1.0 / (1.0 - p)
         ctx.save_for_backward(keep)
         return x.mul(keep).mul_(ctx.scale)
