@@ -138,13 +138,16 @@ def test_lr_follows_set_lr_and_state_round_trips():
 
 def test_kernel_choice():
     cpu = [torch.zeros(1)]
-    assert kernel_options("auto", cpu) == {"foreach": True}
+    assert kernel_options("auto", cpu) == {"fused": True}  # torch has a fused CPU kernel
+    assert kernel_options("auto", []) == {"foreach": True}
     assert kernel_options("fused", cpu) == {"fused": True}
     assert kernel_options("foreach", cpu) == {"foreach": True}
     assert kernel_options("single", cpu) == {"foreach": False}
     opt = Adam(cfg(adam_impl="single"), fresh_params())
     assert opt.optimizer.defaults["foreach"] is False and not opt.optimizer.defaults["fused"]
     opt = Adam(cfg(adam_impl="fused"), fresh_params())
+    assert opt.optimizer.defaults["fused"] is True
+    opt = Adam(cfg(), fresh_params())
     assert opt.optimizer.defaults["fused"] is True
 
 

