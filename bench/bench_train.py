@@ -6,8 +6,9 @@ adam (0.9, 0.98), lr 5e-4, inverse_sqrt with 4000 warmup updates, label-smoothed
 tokens/s (wps) in float32 on a 2-core machine like this one, with 1,011 MiB peak RSS.
 
 The hand-written loop uses the same model class, the same batches (seqcore's batching) and
-torch's AdamW directly; each run is its own process so peak RSS is its own. Prints one table and
-rewrites the "train" section of bench/RESULTS.md.
+torch's fused AdamW directly, in a process started with the same THP_MEM_ALLOC_ENABLE=1 that the
+``seqcore`` command sets for itself; each run is its own process so peak RSS is its own. Prints
+one table and rewrites the "train" section of bench/RESULTS.md.
 
     python bench/bench_train.py [--updates 60] [--skip 10]
 """
@@ -149,12 +150,14 @@ def run_seqcore(data: Path, updates: int, skip: int, extra: list[str]) -> dict:
     }
 
 
-def _run_measured(cmd: list[str]) -> tuple[subprocess.CompletedProcess, float]:
+def _run_measured(
+    cmd: list[str], env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess, float]:
     """Run ``cmd``; its output and its own peak resident memory in MiB (from wait4)."""
     import tempfile
 
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -190,7 +193,7 @@ def hand_loop(data: str, updates: int, skip: int, bf16: bool) -> None:
     }
     model = TransformerModel.build_model(make_config(TransformerConfig, "transformer", dims), task)
     opt = torch.optim.AdamW(
-        model.parameters(), lr=5e-4, betas=(0.9, 0.98), weight_decay=0.0, foreach=True
+        model.parameters(), lr=5e-4, betas=(0.9, 0.98), weight_decay=0.0, fused=True
     )
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda n: min((n + 1) / 4000, (4000 / (n + 1)) ** 0.5)
@@ -240,7 +243,8 @@ def run_hand(data: Path, updates: int, skip: int, bf16: bool) -> dict:
         "--skip",
         str(skip),
     ] + (["--bf16"] if bf16 else [])
-    out, rss_mib = _run_measured(cmd)
+    env = {**os.environ, "THP_MEM_ALLOC_ENABLE": os.environ.get("THP_MEM_ALLOC_ENABLE", "1")}
+    out, rss_mib = _run_measured(cmd, env)
     return {**json.loads(out.stdout.strip().splitlines()[-1]), "rss_mib": rss_mib}
 
 
