@@ -8,6 +8,7 @@ from seqcore.criterions.cross_entropy import CrossEntropyConfig, CrossEntropyCri
 from seqcore.criterions.label_smoothed_cross_entropy import (
     LabelSmoothedCrossEntropyConfig,
     LabelSmoothedCrossEntropyCriterion,
+    label_smoothed_nll_loss,
 )
 from seqcore.errors import ConfigError
 from seqcore.registry import CRITERIONS
@@ -176,6 +177,25 @@ def test_backward_gives_gradient_of_smoothed_target(task, make_batch):
     # d/dlogits of -sum_v q_v log p_v is (sum_v q_v) p - q
     expected = (q.sum(-1, keepdim=True) * probs - q) * sample["target"].ne(PAD)[..., None]
     torch.testing.assert_close(model.logits.grad.double(), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("ignore_index", [PAD, None])
+def test_summed_loss_gradient_passes_gradcheck(ignore_index):
+    """The summed loss has a backward pass of its own: check it against finite differences in
+    float64, with a non-unit incoming gradient, repeated targets and padding."""
+    torch.manual_seed(0)
+    lprobs = torch.randn(7, 5, dtype=torch.float64, requires_grad=True)
+    target = torch.tensor([0, 1, 4, 4, 2, 1, 3])
+
+    def scaled(lp):
+        loss, _ = label_smoothed_nll_loss(lp, target, 0.2, ignore_index=ignore_index)
+        return 2.5 * loss
+
+    assert torch.autograd.gradcheck(scaled, (lprobs,))
+    loss, nll = label_smoothed_nll_loss(lprobs, target, 0.2, ignore_index=ignore_index)
+    assert not nll.requires_grad  # reported, not trained on
+    per_token, _ = label_smoothed_nll_loss(lprobs, target, 0.2, ignore_index, reduce=False)
+    torch.testing.assert_close(loss, per_token.sum())
 
 
 @pytest.mark.parametrize("eps", [1.0, -0.1, 1.5])

@@ -54,8 +54,15 @@ def label_smoothed_nll_loss(
     """``(loss, nll_loss)`` for log-probabilities ``lprobs`` (N x V) and ``target`` (N).
 
     Positions whose target is ``ignore_index`` contribute nothing. Without ``reduce`` both are
-    per-position vectors.
+    per-position vectors. The summed form has a backward pass of its own
+    (:class:`_SummedLabelSmoothedNLL`); ``nll_loss`` is for logging and carries no gradient
+    there.
     """
+    eps_i = epsilon / (lprobs.size(-1) - 1)
+    if reduce:
+        return _SummedLabelSmoothedNLL.apply(
+            lprobs, target, 1.0 - epsilon - eps_i, eps_i, ignore_index
+        )
     target = target.unsqueeze(-1)
     nll_loss = -lprobs.gather(dim=-1, index=target).squeeze(-1)
     smooth_loss = -lprobs.sum(dim=-1)
@@ -63,12 +70,51 @@ def label_smoothed_nll_loss(
         pad_mask = target.squeeze(-1).eq(ignore_index)
         nll_loss = nll_loss.masked_fill(pad_mask, 0.0)
         smooth_loss = smooth_loss.masked_fill(pad_mask, 0.0)
-    if reduce:
-        nll_loss = nll_loss.sum()
-        smooth_loss = smooth_loss.sum()
-    eps_i = epsilon / (lprobs.size(-1) - 1)
     loss = (1.0 - epsilon - eps_i) * nll_loss + eps_i * smooth_loss
     return loss, nll_loss
+
+
+class _SummedLabelSmoothedNLL(torch.autograd.Function):
+    """``sum_n w_n (a * nll_n + b * smooth_n)`` over the non-ignored positions, with its
+    gradient ``-w_n (b + a [v = target_n])`` built in one N x V tensor.
+
+    Autograd's own backward of the same expression makes three (zeros for the gather, a sum
+    with the broadcast smoothing term, then log-softmax's); on the vocabulary-sized tensors of
+    a training batch each fresh one costs a pass over memory and its page faults."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        lprobs: torch.Tensor,
+        target: torch.Tensor,
+        a: float,
+        b: float,
+        ignore_index: int | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        nll = -lprobs.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+        smooth = -lprobs.sum(-1)
+        keep = target.ne(ignore_index) if ignore_index is not None else None
+        if keep is not None:
+            nll = nll.masked_fill(~keep, 0.0)
+            smooth = smooth.masked_fill(~keep, 0.0)
+        nll_sum = nll.sum()
+        loss = a * nll_sum + b * smooth.sum()
+        ctx.save_for_backward(target, keep)
+        ctx.a, ctx.b, ctx.shape = a, b, lprobs.shape
+        ctx.mark_non_differentiable(nll_sum)
+        return loss, nll_sum
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad_loss: torch.Tensor, grad_nll: torch.Tensor
+    ) -> tuple[torch.Tensor, None, None, None, None]:
+        target, keep = ctx.saved_tensors
+        weight = grad_loss.expand(target.shape)
+        if keep is not None:
+            weight = weight * keep
+        grad = (weight * -ctx.b).unsqueeze(-1).expand(ctx.shape).contiguous()
+        grad.scatter_add_(-1, target.unsqueeze(-1), (weight * -ctx.a).unsqueeze(-1))
+        return grad, None, None, None, None
 
 
 @register_criterion("label_smoothed_cross_entropy", dataclass=LabelSmoothedCrossEntropyConfig)
