@@ -181,21 +181,25 @@ def test_backward_gives_gradient_of_smoothed_target(task, make_batch):
 
 @pytest.mark.parametrize("ignore_index", [PAD, None])
 def test_summed_loss_gradient_passes_gradcheck(ignore_index):
-    """The summed loss has a backward pass of its own: check it against finite differences in
-    float64, with a non-unit incoming gradient, repeated targets and padding."""
+    """The summed loss and nll have a backward pass of their own: check both against finite
+    differences in float64, with non-unit incoming gradients, repeated targets and padding."""
     torch.manual_seed(0)
     lprobs = torch.randn(7, 5, dtype=torch.float64, requires_grad=True)
     target = torch.tensor([0, 1, 4, 4, 2, 1, 3])
 
-    def scaled(lp):
-        loss, _ = label_smoothed_nll_loss(lp, target, 0.2, ignore_index=ignore_index)
-        return 2.5 * loss
+    def both(lp):  # both outputs, so that each one's gradient is checked
+        loss, nll = label_smoothed_nll_loss(lp, target, 0.2, ignore_index=ignore_index)
+        return 2.5 * loss - 0.7 * nll
 
-    assert torch.autograd.gradcheck(scaled, (lprobs,))
+    assert torch.autograd.gradcheck(both, (lprobs,))
+    assert torch.autograd.gradcheck(
+        lambda lp: label_smoothed_nll_loss(lp, target, 0.2, ignore_index=ignore_index)[1],
+        (lprobs,),
+    )
     loss, nll = label_smoothed_nll_loss(lprobs, target, 0.2, ignore_index=ignore_index)
-    assert not nll.requires_grad  # reported, not trained on
-    per_token, _ = label_smoothed_nll_loss(lprobs, target, 0.2, ignore_index, reduce=False)
+    per_token, per_nll = label_smoothed_nll_loss(lprobs, target, 0.2, ignore_index, reduce=False)
     torch.testing.assert_close(loss, per_token.sum())
+    torch.testing.assert_close(nll, per_nll.sum())
 
 
 @pytest.mark.parametrize("eps", [1.0, -0.1, 1.5])

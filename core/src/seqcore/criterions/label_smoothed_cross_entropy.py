@@ -55,8 +55,7 @@ def label_smoothed_nll_loss(
 
     Positions whose target is ``ignore_index`` contribute nothing. Without ``reduce`` both are
     per-position vectors. The summed form has a backward pass of its own
-    (:class:`_SummedLabelSmoothedNLL`); ``nll_loss`` is for logging and carries no gradient
-    there.
+    (:class:`_SummedLabelSmoothedNLL`).
     """
     eps_i = epsilon / (lprobs.size(-1) - 1)
     if reduce:
@@ -75,8 +74,9 @@ def label_smoothed_nll_loss(
 
 
 class _SummedLabelSmoothedNLL(torch.autograd.Function):
-    """``sum_n w_n (a * nll_n + b * smooth_n)`` over the non-ignored positions, with its
-    gradient ``-w_n (b + a [v = target_n])`` built in one N x V tensor.
+    """``(sum_n a * nll_n + b * smooth_n, sum_n nll_n)`` over the non-ignored positions. With
+    incoming gradients ``g`` and ``h`` the gradient is ``-(g * b + (g * a + h) [v = target_n])``
+    on those positions, built in one N x V tensor.
 
     Autograd's own backward of the same expression makes three (zeros for the gather, a sum
     with the broadcast smoothing term, then log-softmax's); on the vocabulary-sized tensors of
@@ -101,7 +101,6 @@ class _SummedLabelSmoothedNLL(torch.autograd.Function):
         loss = a * nll_sum + b * smooth.sum()
         ctx.save_for_backward(target, keep)
         ctx.a, ctx.b, ctx.shape = a, b, lprobs.shape
-        ctx.mark_non_differentiable(nll_sum)
         return loss, nll_sum
 
     @staticmethod
@@ -109,11 +108,12 @@ class _SummedLabelSmoothedNLL(torch.autograd.Function):
         ctx: Any, grad_loss: torch.Tensor, grad_nll: torch.Tensor
     ) -> tuple[torch.Tensor, None, None, None, None]:
         target, keep = ctx.saved_tensors
-        weight = grad_loss.expand(target.shape)
+        smooth = (grad_loss * -ctx.b).expand(target.shape)
+        true_class = (grad_loss * -ctx.a - grad_nll).expand(target.shape)
         if keep is not None:
-            weight = weight * keep
-        grad = (weight * -ctx.b).unsqueeze(-1).expand(ctx.shape).contiguous()
-        grad.scatter_add_(-1, target.unsqueeze(-1), (weight * -ctx.a).unsqueeze(-1))
+            smooth, true_class = smooth * keep, true_class * keep
+        grad = smooth.unsqueeze(-1).expand(ctx.shape).contiguous()
+        grad.scatter_add_(-1, target.unsqueeze(-1), true_class.unsqueeze(-1))
         return grad, None, None, None, None
 
 
