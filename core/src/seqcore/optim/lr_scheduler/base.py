@@ -10,6 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from seqcore.errors import ConfigError
+
+
+def require_one_lr(scheduler: str, lr: list[float]) -> None:
+    """Schedules other than ``fixed`` start from a single ``--lr``; a list is a user error."""
+    if len(lr) != 1:
+        raise ConfigError(
+            f"--lr-scheduler {scheduler} takes one --lr value, got {lr}; "
+            "use --lr-scheduler fixed for one value per epoch"
+        )
+
 
 class LRScheduler:
     """Base of learning-rate schedulers."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqcore.errors import ConfigError
-from seqcore.optim.lr_scheduler.base import LRScheduler
+from seqcore.optim.lr_scheduler.base import LRScheduler, require_one_lr
 from seqcore.optim.lr_scheduler.registry import register_lr_scheduler
 
 
@@ -46,11 +46,7 @@ class CosineLRScheduleConfig:
     max_update: int = field(default=0, metadata={"help": "force stop training at specified update"})
 
     def __post_init__(self) -> None:
-        if len(self.lr) != 1:
-            raise ConfigError(
-                f"--lr-scheduler cosine takes one --lr value, got {self.lr}; "
-                "use --lr-scheduler fixed for one value per epoch"
-            )
+        require_one_lr("cosine", self.lr)
         if not self.lr[0] > self.min_lr:
             raise ConfigError(f"--lr {self.lr[0]} must be more than --min-lr {self.min_lr}")
         if self.warmup_updates < 0:

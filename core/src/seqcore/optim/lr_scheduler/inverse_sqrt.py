@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqcore.errors import ConfigError
-from seqcore.optim.lr_scheduler.base import LRScheduler
+from seqcore.optim.lr_scheduler.base import LRScheduler, require_one_lr
 from seqcore.optim.lr_scheduler.registry import register_lr_scheduler
 
 
@@ -32,11 +32,7 @@ class InverseSquareRootLRScheduleConfig:
     )
 
     def __post_init__(self) -> None:
-        if len(self.lr) != 1:
-            raise ConfigError(
-                f"--lr-scheduler inverse_sqrt takes one --lr value, got {self.lr}; "
-                "use --lr-scheduler fixed for one value per epoch"
-            )
+        require_one_lr("inverse_sqrt", self.lr)
         if self.warmup_updates <= 0:
             raise ConfigError(
                 f"--warmup-updates {self.warmup_updates} must be positive with "

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqcore.errors import ConfigError
-from seqcore.optim.lr_scheduler.base import LRScheduler
+from seqcore.optim.lr_scheduler.base import LRScheduler, require_one_lr
 from seqcore.optim.lr_scheduler.registry import register_lr_scheduler
 
 # Shrinking by no more than this is skipped (torch's ReduceLROnPlateau ``eps``).
@@ -49,11 +49,7 @@ class ReduceLROnPlateauLRScheduleConfig:
     )
 
     def __post_init__(self) -> None:
-        if len(self.lr) != 1:
-            raise ConfigError(
-                f"--lr-scheduler reduce_lr_on_plateau takes one --lr value, got {self.lr}; "
-                "use --lr-scheduler fixed for one value per epoch"
-            )
+        require_one_lr("reduce_lr_on_plateau", self.lr)
         if not 0.0 <= self.lr_shrink < 1.0:
             raise ConfigError(f"--lr-shrink {self.lr_shrink} must be in [0, 1)")
         if self.lr_patience < 0:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqcore.errors import ConfigError
-from seqcore.optim.lr_scheduler.base import LRScheduler
+from seqcore.optim.lr_scheduler.base import LRScheduler, require_one_lr
 from seqcore.optim.lr_scheduler.registry import register_lr_scheduler
 
 
@@ -49,11 +49,7 @@ class TriStageLRScheduleConfig:
     )
 
     def __post_init__(self) -> None:
-        if len(self.lr) != 1:
-            raise ConfigError(
-                f"--lr-scheduler tri_stage takes one --lr value, got {self.lr}; "
-                "use --lr-scheduler fixed for one value per epoch"
-            )
+        require_one_lr("tri_stage", self.lr)
         if self.final_lr_scale <= 0:
             raise ConfigError(f"--final-lr-scale {self.final_lr_scale} must be positive")
         if min(self.warmup_steps, self.hold_steps, self.decay_steps) < 0:
