@@ -45,7 +45,11 @@ class LRScheduler:
         return self.optimizer.get_lr()
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best}
+        """The best validation loss and the learning rate in force; schedules with more state
+        extend both methods."""
+        return {"best": self.best, "lr": self.optimizer.get_lr()}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.best = state_dict.get("best")
+        if "lr" in state_dict:
+            self.optimizer.set_lr(state_dict["lr"])

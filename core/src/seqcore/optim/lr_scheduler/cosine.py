@@ -112,11 +112,3 @@ class CosineLRSchedule(LRScheduler):
             self.lr = low + 0.5 * (high - low) * (1 + math.cos(math.pi * t_curr / length))
         self.optimizer.set_lr(self.lr)
         return self.lr
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "lr": self.lr}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        super().load_state_dict(state_dict)
-        self.lr = state_dict.get("lr", self.lr)
-        self.optimizer.set_lr(self.lr)

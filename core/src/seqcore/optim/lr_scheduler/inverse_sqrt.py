@@ -61,11 +61,3 @@ class InverseSquareRootSchedule(LRScheduler):
             self.lr = self.decay_factor * num_updates**-0.5
         self.optimizer.set_lr(self.lr)
         return self.lr
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "lr": self.lr}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        super().load_state_dict(state_dict)
-        self.lr = state_dict.get("lr", self.lr)
-        self.optimizer.set_lr(self.lr)

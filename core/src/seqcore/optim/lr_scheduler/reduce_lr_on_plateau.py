@@ -106,15 +106,12 @@ class ReduceLROnPlateauLRSchedule(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "best": self.best,
+            **super().state_dict(),
             "num_bad_epochs": self.num_bad_epochs,
             "warmup_end": self.warmup_end,
-            "lr": self.optimizer.get_lr(),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
         self.num_bad_epochs = state_dict.get("num_bad_epochs", 0)
         self.warmup_end = state_dict.get("warmup_end", self.warmup_end)
-        if "lr" in state_dict:
-            self.optimizer.set_lr(state_dict["lr"])
