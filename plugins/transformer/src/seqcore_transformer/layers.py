@@ -62,8 +62,12 @@ class _CPUDropout(torch.autograd.Function):
         return grad.mul(keep).mul_(ctx.scale), None
 
 
-class _FeedForwardMixin(nn.Module):
-    """The position-wise feed-forward block ``fc2(dropout(act(fc1(x))))`` of both layers."""
+class _ResidualLayer(nn.Module):
+    """What both layers share: residual blocks with a layer norm before the block (pre-norm)
+    or after the sum (post-norm), and the position-wise feed-forward block."""
+
+    dropout: float
+    normalize_before: bool
 
     def _build_ffn(
         self, embed_dim: int, ffn_dim: int, activation_fn: str, activation_dropout: float
@@ -74,11 +78,23 @@ class _FeedForwardMixin(nn.Module):
         self.activation_dropout = activation_dropout
 
     def _ffn(self, x: torch.Tensor) -> torch.Tensor:
+        """``fc2(dropout(act(fc1(x))))``."""
         x = self.activation(self.fc1(x))
         return self.fc2(dropout(x, self.activation_dropout, self.training))
 
+    def _residual(
+        self,
+        x: torch.Tensor,
+        norm: nn.LayerNorm,
+        block: Callable[[torch.Tensor], torch.Tensor],
+    ) -> torch.Tensor:
+        """``x + dropout(block(x))``, normalised by ``norm`` as the layer's norm placement says."""
+        pre = self.normalize_before
+        x = x + dropout(block(norm(x) if pre else x), self.dropout, self.training)
+        return x if pre else norm(x)
 
-class TransformerEncoderLayer(_FeedForwardMixin):
+
+class TransformerEncoderLayer(_ResidualLayer):
     """Self-attention then feed-forward, each in a residual block with a layer norm."""
 
     def __init__(
@@ -103,19 +119,11 @@ class TransformerEncoderLayer(_FeedForwardMixin):
 
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
         """``x``: B x T x C; ``attn_mask``: B x 1 x 1 x T (True = real token) or ``None``."""
-        pre = self.normalize_before
-        h = self.self_attn(self.self_attn_layer_norm(x) if pre else x, attn_mask)
-        x = x + dropout(h, self.dropout, self.training)
-        if not pre:
-            x = self.self_attn_layer_norm(x)
-        h = self._ffn(self.final_layer_norm(x) if pre else x)
-        x = x + dropout(h, self.dropout, self.training)
-        if not pre:
-            x = self.final_layer_norm(x)
-        return x
+        x = self._residual(x, self.self_attn_layer_norm, lambda h: self.self_attn(h, attn_mask))
+        return self._residual(x, self.final_layer_norm, self._ffn)
 
 
-class TransformerDecoderLayer(_FeedForwardMixin):
+class TransformerDecoderLayer(_ResidualLayer):
     """Causal self-attention, encoder-decoder attention (unless ``no_encoder_attn``, as in a
     language model) and feed-forward, each in a residual block with a layer norm."""
 
@@ -157,26 +165,15 @@ class TransformerDecoderLayer(_FeedForwardMixin):
         encoder_attn_mask: torch.Tensor | None = None,
         incremental_state: IncrementalState | None = None,
     ) -> torch.Tensor:
-        pre = self.normalize_before
-        h = self.self_attn(
-            self.self_attn_layer_norm(x) if pre else x,
-            self_attn_mask,
-            self_attn_causal,
-            incremental_state,
+        x = self._residual(
+            x,
+            self.self_attn_layer_norm,
+            lambda h: self.self_attn(h, self_attn_mask, self_attn_causal, incremental_state),
         )
-        x = x + dropout(h, self.dropout, self.training)
-        if not pre:
-            x = self.self_attn_layer_norm(x)
         if self.encoder_attn is not None:
-            norm = self.encoder_attn_layer_norm
-            h = self.encoder_attn(
-                norm(x) if pre else x, encoder_out, encoder_attn_mask, incremental_state
+            x = self._residual(
+                x,
+                self.encoder_attn_layer_norm,
+                lambda h: self.encoder_attn(h, encoder_out, encoder_attn_mask, incremental_state),
             )
-            x = x + dropout(h, self.dropout, self.training)
-            if not pre:
-                x = norm(x)
-        h = self._ffn(self.final_layer_norm(x) if pre else x)
-        x = x + dropout(h, self.dropout, self.training)
-        if not pre:
-            x = self.final_layer_norm(x)
-        return x
+        return self._residual(x, self.final_layer_norm, self._ffn)
