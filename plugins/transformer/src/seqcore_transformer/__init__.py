@@ -13,6 +13,7 @@ from seqcore_transformer.architectures import (
     transformer_wmt_en_de_big,
 )
 from seqcore_transformer.config import TransformerConfig, TransformerLanguageModelConfig
+from seqcore_transformer.flops import forward_flops, training_flops
 from seqcore_transformer.positional import (
     LearnedPositionalEmbedding,
     SinusoidalPositionalEmbedding,
@@ -37,6 +38,7 @@ __all__ = [
     "TransformerModel",
     "base_architecture",
     "base_lm_architecture",
+    "forward_flops",
     "make_positions",
     "sinusoidal_table",
     "transformer_iwslt_de_en",
@@ -46,4 +48,5 @@ __all__ = [
     "transformer_vaswani_wmt_en_fr_big",
     "transformer_wmt_en_de",
     "transformer_wmt_en_de_big",
+    "training_flops",
 ]
