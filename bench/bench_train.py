@@ -300,10 +300,12 @@ def main() -> None:
     )
     table = "\n".join(lines)
     print(table)
-    record_results("train", table, args)
+    command = f"python bench/bench_train.py --updates {args.updates} --skip {args.skip}"
+    record_results("train", table, command)
 
 
-def record_results(section: str, table: str, args: argparse.Namespace) -> None:
+def record_results(section: str, table: str, command: str) -> None:
+    """Rewrite the ``section`` of bench/RESULTS.md with ``table``, the command and the machine."""
     path = ROOT / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n"
     header = f"## {section}\n"
@@ -311,10 +313,7 @@ def record_results(section: str, table: str, args: argparse.Namespace) -> None:
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}"
     )
-    body = (
-        f"{header}\n`python bench/bench_train.py --updates {args.updates} --skip {args.skip}` "
-        f"on {machine}:\n\n```\n{table}\n```\n"
-    )
+    body = f"{header}\n`{command}` on {machine}:\n\n```\n{table}\n```\n"
     if header in text:
         start = text.index(header)
         end = text.find("\n## ", start + 1)
