@@ -21,13 +21,20 @@ import json
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from bench_train import OUT, TRAIN, _run_measured, make_corpus, record_results  # noqa: E402
+from bench_train import (  # noqa: E402
+    OUT,
+    TRAIN,
+    _run_measured,
+    batch_flops,
+    make_corpus,
+    measured_peak,
+    record_results,
+)
 
 # dense bf16 tensor-core peaks from the vendors' data sheets, TFLOP/s
 VENDOR_BF16_TFLOPS = {
@@ -49,27 +56,6 @@ def vendor_peak(device_name: str, precision: str) -> float | None:
     return VENDOR_BF16_TFLOPS[max(matches, key=len)] * 1e12 if matches else None
 
 
-def measured_peak(device: str, precision: str) -> float:
-    """FLOP/s of a 4096 x 4096 x 4096 matrix product in the run's precision (best of 5)."""
-    import torch
-
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    n = 4096 if device == "cuda" else 2048
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    best = float("inf")
-    for _ in range(6):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        for _ in range(10 if device == "cuda" else 2):
-            a @ b
-        if device == "cuda":
-            torch.cuda.synchronize()
-        best = min(best, (time.perf_counter() - start) / (10 if device == "cuda" else 2))
-    return 2 * n**3 / best
-
-
 def model_config(arch: str):
     """The resolved config of the ``transformer`` architecture ``arch``."""
     import types
@@ -82,34 +68,6 @@ def model_config(arch: str):
     namespace = types.SimpleNamespace()
     ARCHITECTURES.get(arch).obj(namespace)
     return make_config(TransformerConfig, "transformer", vars(namespace))
-
-
-def batch_flops(data: Path, cfg, max_tokens: int, n: int) -> list[int]:
-    """Training FLOPs of each of the first ``n`` batches `seqcore train` makes (same seed)."""
-    from seqcore.config import make_config
-    from seqcore.data.iterators import get_batch_iterator
-    from seqcore.tasks.translation import TranslationConfig, TranslationTask
-    from seqcore_transformer.flops import training_flops
-
-    task = TranslationTask.setup_task(
-        make_config(TranslationConfig, "translation", {"data": str(data)})
-    )
-    task.load_dataset("train")
-    pad, vocab = task.target_dictionary.pad(), len(task.target_dictionary)
-    positions = (cfg.max_source_positions, cfg.max_target_positions)
-    itr = get_batch_iterator(
-        task.dataset("train"),
-        max_tokens=max_tokens,
-        max_positions=positions,
-        required_batch_size_multiple=8,
-        seed=1,
-    )
-    flops = []
-    for _, sample in zip(range(n), itr.next_epoch_itr(shuffle=True)):
-        src = sample["net_input"]["src_lengths"].tolist()
-        tgt = sample["target"].ne(pad).sum(1).tolist()
-        flops.append(sum(training_flops(cfg, vocab, s, t) for s, t in zip(src, tgt)))
-    return flops
 
 
 def main() -> None:

@@ -30,25 +30,18 @@ ROOT = Path(__file__).resolve().parent
 OUT = ROOT / "out" / "train"
 FAIRSEQ_WPS = 6200
 FAIRSEQ_RSS_MIB = 1011
-ARCH = [
-    "-a",
-    "transformer",
-    "--encoder-layers",
-    "2",
-    "--decoder-layers",
-    "2",
-    "--encoder-embed-dim",
-    "256",
-    "--decoder-embed-dim",
-    "256",
-    "--encoder-ffn-embed-dim",
-    "1024",
-    "--decoder-ffn-embed-dim",
-    "1024",
-    "--encoder-attention-heads",
-    "4",
-    "--decoder-attention-heads",
-    "4",
+DIMS = {
+    "encoder_layers": 2,
+    "decoder_layers": 2,
+    "encoder_embed_dim": 256,
+    "decoder_embed_dim": 256,
+    "encoder_ffn_embed_dim": 1024,
+    "decoder_ffn_embed_dim": 1024,
+    "encoder_attention_heads": 4,
+    "decoder_attention_heads": 4,
+}
+ARCH = ["-a", "transformer"] + [
+    item for key, value in DIMS.items() for item in (f"--{key.replace('_', '-')}", str(value))
 ]
 TRAIN = [
     "--optimizer",
@@ -111,6 +104,55 @@ def make_corpus(folder: Path, n_train: int = 20000, n_valid: int = 300, vocab: i
     return dest
 
 
+def measured_peak(device: str, precision: str) -> float:
+    """FLOP/s of a 4096 x 4096 x 4096 matrix product in the run's precision (best of 5)."""
+    import torch
+
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    n = 4096 if device == "cuda" else 2048
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    best = float("inf")
+    for _ in range(6):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(10 if device == "cuda" else 2):
+            a @ b
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, (time.perf_counter() - start) / (10 if device == "cuda" else 2))
+    return 2 * n**3 / best
+
+
+def batch_flops(data: Path, cfg, max_tokens: int, n: int) -> list[int]:
+    """Training FLOPs of each of the first ``n`` batches `seqcore train` makes (same seed)."""
+    from seqcore.config import make_config
+    from seqcore.data.iterators import get_batch_iterator
+    from seqcore.tasks.translation import TranslationConfig, TranslationTask
+    from seqcore_transformer.flops import training_flops
+
+    task = TranslationTask.setup_task(
+        make_config(TranslationConfig, "translation", {"data": str(data)})
+    )
+    task.load_dataset("train")
+    pad, vocab = task.target_dictionary.pad(), len(task.target_dictionary)
+    positions = (cfg.max_source_positions, cfg.max_target_positions)
+    itr = get_batch_iterator(
+        task.dataset("train"),
+        max_tokens=max_tokens,
+        max_positions=positions,
+        required_batch_size_multiple=8,
+        seed=1,
+    )
+    flops = []
+    for _, sample in zip(range(n), itr.next_epoch_itr(shuffle=True)):
+        src = sample["net_input"]["src_lengths"].tolist()
+        tgt = sample["target"].ne(pad).sum(1).tolist()
+        flops.append(sum(training_flops(cfg, vocab, s, t) for s, t in zip(src, tgt)))
+    return flops
+
+
 def run_seqcore(
     data: Path, updates: int, skip: int, extra: list[str], env: dict[str, str] | None = None
 ) -> dict:
@@ -146,6 +188,7 @@ def run_seqcore(
     valid = [r for r in records if r["kind"] == "valid"]
     return {
         "wps": tokens / seconds,
+        "seconds": seconds,
         "rss_mib": rss_mib,
         "wall": wall,
         "valid_loss": valid[-1]["loss"] if valid else None,
@@ -183,17 +226,7 @@ def hand_loop(data: str, updates: int, skip: int, bf16: bool) -> None:
     torch.manual_seed(1)
     task = TranslationTask.setup_task(make_config(TranslationConfig, "translation", {"data": data}))
     task.load_dataset("train")
-    dims = {
-        "encoder_layers": 2,
-        "decoder_layers": 2,
-        "encoder_embed_dim": 256,
-        "decoder_embed_dim": 256,
-        "encoder_ffn_embed_dim": 1024,
-        "decoder_ffn_embed_dim": 1024,
-        "encoder_attention_heads": 4,
-        "decoder_attention_heads": 4,
-    }
-    model = TransformerModel.build_model(make_config(TransformerConfig, "transformer", dims), task)
+    model = TransformerModel.build_model(make_config(TransformerConfig, "transformer", DIMS), task)
     opt = torch.optim.AdamW(
         model.parameters(), lr=5e-4, betas=(0.9, 0.98), weight_decay=0.0, fused=True
     )
@@ -289,6 +322,7 @@ def main() -> None:
         f"{args.updates} updates: float32 {sc32['valid_loss']:.4f}, bf16 "
         f"{sc16['valid_loss']:.4f} ({apart:.2f}% apart)"
     )
+    lines.append(model_flops_line(data, args, sc32, sc16))
     lines.append(
         f"peak RSS: each run's own process (wait4); fairseq 0.12.2 reference: {FAIRSEQ_WPS} wps, "
         f"{FAIRSEQ_RSS_MIB} MiB"
@@ -302,6 +336,24 @@ def main() -> None:
     print(table)
     command = f"python bench/bench_train.py --updates {args.updates} --skip {args.skip}"
     record_results("train", table, command)
+
+
+def model_flops_line(data: Path, args: argparse.Namespace, sc32: dict, sc16: dict) -> str:
+    """Matrix-product FLOP/s of the seqcore runs over their timed batches, against a large
+    matrix product of the same precision on this machine."""
+    from seqcore.config import make_config
+    from seqcore_transformer import TransformerConfig
+
+    cfg = make_config(TransformerConfig, "transformer", DIMS)
+    flops = sum(batch_flops(data, cfg, 4096, args.updates)[args.skip :])
+    parts = []
+    for name, run, precision in [("float32", sc32, "fp32"), ("bf16", sc16, "bf16")]:
+        achieved, peak = flops / run["seconds"], measured_peak("cpu", precision)
+        parts.append(
+            f"{name} {achieved / 1e9:.0f} GFLOP/s = {achieved / peak:.0%} of a large "
+            f"{precision} matrix product ({peak / 1e9:.0f})"
+        )
+    return "model FLOPs (seqcore train): " + "; ".join(parts)
 
 
 def record_results(section: str, table: str, command: str) -> None:
