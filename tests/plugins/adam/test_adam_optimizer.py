@@ -136,13 +136,48 @@ def test_lr_follows_set_lr_and_state_round_trips():
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("impl", ["fused", "foreach", "single"])
+def test_state_dict_is_torch_adamw_s_in_both_directions(impl):
+    """A checkpoint's optimizer state is torch's format: torch.optim.AdamW goes on from ours and
+    ours from torch's, step for step."""
+    hyper = {"lr": 1e-2, "betas": (0.9, 0.98), "eps": 1e-6, "weight_decay": 0.01}
+    options = kernel_options(impl, fresh_params())
+    grads = gradients(fresh_params(), steps=6, seed=2)
+    for first in ("ours", "torch"):
+        params = fresh_params()
+        ours = Adam(
+            cfg(
+                lr=[1e-2], adam_betas=(0.9, 0.98), adam_eps=1e-6, weight_decay=0.01, adam_impl=impl
+            ),
+            params,
+        )
+        ref = torch.optim.AdamW(params, **hyper, **options)
+        a, b = (ours, ref) if first == "ours" else (ref, ours)
+        apply(a, params, grads[:3])
+        b.load_state_dict(copy.deepcopy(a.state_dict()))
+        keys = ("lr", "betas", "eps", "weight_decay", "params")
+        assert [{k: g[k] for k in keys} for g in b.state_dict()["param_groups"]] == [
+            {k: g[k] for k in keys} for g in a.state_dict()["param_groups"]
+        ]
+        continued = [p.detach().clone() for p in params]
+        apply(a, params, grads[3:])
+        expected = [p.detach().clone() for p in params]
+        with torch.no_grad():
+            for p, c in zip(params, continued):
+                p.copy_(c)
+        apply(b, params, grads[3:])
+        for p, e in zip(params, expected):
+            torch.testing.assert_close(p.detach(), e, rtol=0, atol=0)
+
+
 def test_kernel_choice():
     cpu = [torch.zeros(1)]
-    assert kernel_options("auto", cpu) == {"fused": True}  # torch has a fused CPU kernel
-    assert kernel_options("auto", []) == {"foreach": True}
-    assert kernel_options("fused", cpu) == {"fused": True}
-    assert kernel_options("foreach", cpu) == {"foreach": True}
-    assert kernel_options("single", cpu) == {"foreach": False}
+    fused, foreach = {"fused": True, "foreach": False}, {"fused": False, "foreach": True}
+    assert kernel_options("auto", cpu) == fused  # torch has a fused CPU kernel
+    assert kernel_options("auto", []) == foreach
+    assert kernel_options("fused", cpu) == fused
+    assert kernel_options("foreach", cpu) == foreach
+    assert kernel_options("single", cpu) == {"fused": False, "foreach": False}
     opt = Adam(cfg(adam_impl="single"), fresh_params())
     assert opt.optimizer.defaults["foreach"] is False and not opt.optimizer.defaults["fused"]
     opt = Adam(cfg(adam_impl="fused"), fresh_params())
@@ -161,7 +196,7 @@ def test_fused_on_unsupported_parameters_is_a_config_error():
     params = [torch.nn.Parameter(torch.zeros(2)), torch.zeros(2, dtype=torch.int64)]
     with pytest.raises(ConfigError, match=r"--adam-impl fused.*torch\.int64 on cpu"):
         Adam(cfg(adam_impl="fused"), params)
-    assert kernel_options("auto", params) == {"foreach": True}
+    assert kernel_options("auto", params) == {"fused": False, "foreach": True}
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

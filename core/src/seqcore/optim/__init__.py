@@ -1,6 +1,7 @@
 """Optimizers (fairseq's ``fairseq.optim`` names)."""
 
 from seqcore.optim.base import Optimizer
+from seqcore.optim.functional_optimizer import FunctionalOptimizer
 from seqcore.optim.registry import OPTIMIZER_REGISTRY, register_optimizer
 
-__all__ = ["OPTIMIZER_REGISTRY", "Optimizer", "register_optimizer"]
+__all__ = ["OPTIMIZER_REGISTRY", "FunctionalOptimizer", "Optimizer", "register_optimizer"]

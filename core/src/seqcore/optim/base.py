@@ -1,8 +1,11 @@
 """The optimizer contract: a wrapper around a ``torch.optim.Optimizer``.
 
 Built as ``Optimizer(cfg, params)``; a subclass creates the torch optimizer in its ``__init__`` and
-stores it as ``self._optimizer``. The trainer talks only to this wrapper (``backward``, ``step``,
-``clip_grad_norm``, ...) so that mixed precision or sharding can wrap it in turn.
+stores it as ``self._optimizer``: a ``torch.optim.Optimizer``, or a
+:class:`~seqcore.optim.functional_optimizer.FunctionalOptimizer` (the same interface over torch's
+functional kernels, without the import of torch.compile that a ``torch.optim`` optimizer makes).
+The trainer talks only to this wrapper (``backward``, ``step``, ``clip_grad_norm``, ...) so that
+mixed precision or sharding can wrap it in turn.
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ from typing import Any
 
 import torch
 
+from seqcore.optim.functional_optimizer import FunctionalOptimizer
+
+TorchOptimizer = torch.optim.Optimizer | FunctionalOptimizer
+
 
 class Optimizer:
     """Base of optimizers."""
@@ -19,13 +26,13 @@ class Optimizer:
     def __init__(self, cfg: Any, params: Iterable[torch.nn.Parameter] | Iterable[dict]) -> None:
         self.cfg = cfg
         self.params = list(params)
-        self._optimizer: torch.optim.Optimizer | None = None
+        self._optimizer: TorchOptimizer | None = None
         # Set by the trainer under --fp16: losses are scaled before backward.
         self.grad_scaler: torch.amp.GradScaler | None = None
 
     @property
-    def optimizer(self) -> torch.optim.Optimizer:
-        """The wrapped ``torch.optim.Optimizer``."""
+    def optimizer(self) -> TorchOptimizer:
+        """The wrapped ``torch.optim.Optimizer`` (or :class:`FunctionalOptimizer`)."""
         if self._optimizer is None:
             raise NotImplementedError(f"{type(self).__name__} did not set self._optimizer")
         return self._optimizer
