@@ -1,6 +1,8 @@
 """Checkpoint files: atomic writes that survive a full disk, fairseq's names and retention."""
 
 import errno
+import os
+import signal
 from types import SimpleNamespace
 
 import pytest
@@ -34,6 +36,27 @@ def test_a_full_disk_leaves_the_previous_checkpoint_intact_and_no_temporary_file
         atomic_save(_state(2), path)
     monkeypatch.undo()
     assert torch.equal(load_checkpoint_file(path)["model"]["w"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint_last.pt"]
+
+
+def test_ctrl_c_while_writing_finishes_the_checkpoint_then_interrupts(tmp_path, monkeypatch):
+    """A SIGINT inside torch.save would surface as a RuntimeError from its zip writer; it is
+    held back until the new checkpoint is complete, then raised as KeyboardInterrupt."""
+    path = tmp_path / "checkpoint_last.pt"
+    real_save = torch.save
+
+    def interrupted_save(obj, f):
+        f.write(b"")
+        os.kill(os.getpid(), signal.SIGINT)
+        real_save(obj, f)
+
+    monkeypatch.setattr(checkpoint_io.torch, "save", interrupted_save)
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_save(_state(2), path)
+    monkeypatch.undo()
+    assert signal.getsignal(signal.SIGINT) is handler
+    assert torch.equal(load_checkpoint_file(path)["model"]["w"], torch.full((3,), 2.0))
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint_last.pt"]
 
 

@@ -233,7 +233,7 @@ def test_ctrl_c_stops_cleanly_without_half_written_files(data_bin, tmp_path):
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err[-3000:]
     assert err.rstrip().endswith("seqcore: interrupted")
     assert not [p for p in ck.iterdir() if p.name.startswith(".")]
     load_checkpoint_file(ck / "checkpoint_last.pt")

@@ -12,6 +12,8 @@ import contextlib
 import os
 import pickle
 import shutil
+import signal
+import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,9 +56,30 @@ def _replacing(path: Path) -> Iterator[Path]:
     _fsync_dir(path.parent)
 
 
+@contextlib.contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back until the block is done, then raise KeyboardInterrupt.
+
+    torch.save turns a KeyboardInterrupt raised while it writes into a RuntimeError about
+    positions in its zip container, which would end the run with a traceback instead of
+    "interrupted"; a checkpoint takes a moment to write, so it is finished first."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
 def atomic_save(state: dict[str, Any], path: str | os.PathLike) -> None:
-    """Write ``state`` to ``path`` atomically; on failure nothing is left behind."""
-    with _replacing(Path(path)) as tmp, open(tmp, "wb") as f:
+    """Write ``state`` to ``path`` atomically; on failure nothing is left behind. A Ctrl-C
+    during the write takes effect once the file is complete."""
+    with _ctrl_c_deferred(), _replacing(Path(path)) as tmp, open(tmp, "wb") as f:
         torch.save(state, f)
         f.flush()
         os.fsync(f.fileno())
