@@ -49,6 +49,7 @@ def bench(session: nox.Session) -> None:
     """Benchmarks under bench/: each prints its figures and ratios against a baseline measured in
     the same run."""
     install_seqcore(session)
+    session.install("cmeel-mimalloc")  # bench_train.py's row with another memory allocator
     scripts = session.posargs or sorted(str(p) for p in (ROOT / "bench").glob("bench_*.py"))
     for script in scripts:
         session.run("python", script)

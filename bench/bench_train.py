@@ -213,6 +213,19 @@ def _run_measured(
     return subprocess.CompletedProcess(cmd, 0, stdout, stderr), usage.ru_maxrss / 1024
 
 
+def mimalloc_library() -> str | None:
+    """libmimalloc.so of the cmeel-mimalloc distribution (the nox bench session installs it),
+    or ``None`` when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        files = distribution("cmeel-mimalloc").files or []
+    except PackageNotFoundError:
+        return None
+    found = [f for f in files if f.name == "libmimalloc.so"]
+    return str(found[0].locate()) if found else None
+
+
 def hand_loop(data: str, updates: int, skip: int, bf16: bool) -> None:
     """The baseline: a plain loop over the same model, batches and optimizer."""
     import torch
@@ -307,6 +320,14 @@ def main() -> None:
     # in use, which shows how much of the peak is the heap's fragmentation, at a cost in speed
     exact = run_seqcore(data, args.updates, args.skip, [], {"MALLOC_MMAP_THRESHOLD_": "65536"})
     rows.append(("seqcore train, float32, (*)", exact))
+    mimalloc = mimalloc_library()
+    if mimalloc:  # another allocator under the same process: what it does to speed and memory
+        rows.append(
+            (
+                "seqcore train, float32, (+)",
+                run_seqcore(data, args.updates, args.skip, [], {"LD_PRELOAD": mimalloc}),
+            )
+        )
     lines = [
         f"{'run':30} {'wps':>8} {'peak RSS MiB':>14} {'x hand loop':>12} {'x fairseq':>10}",
     ]
@@ -331,6 +352,12 @@ def main() -> None:
         "(*) with MALLOC_MMAP_THRESHOLD_=65536: glibc gives every block over 64 KiB back to the "
         "kernel when freed,\n    so the peak RSS is about the memory in use; the rest of the "
         "float32 run's peak is heap fragmentation"
+    )
+    lines.append(
+        "(+) with LD_PRELOAD=libmimalloc.so (pip install cmeel-mimalloc): mimalloc instead of "
+        "glibc's malloc"
+        if mimalloc
+        else "(+) not run: cmeel-mimalloc is not installed (the nox bench session installs it)"
     )
     table = "\n".join(lines)
     print(table)
