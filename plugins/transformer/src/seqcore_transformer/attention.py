@@ -42,6 +42,26 @@ def _init_output(proj: nn.Linear) -> None:
     nn.init.zeros_(proj.bias)
 
 
+class Packing:
+    """The real (non-padding) positions of a B x T batch, so that position-wise layers (layer
+    norms, projections, feed-forward blocks) run on those rows only: about 8% of a training
+    batch's target positions are padding in fairseq's batch order. Attention, which needs the
+    B x T layout, unpacks its projections (zeros at the padding) and packs its output again."""
+
+    def __init__(self, padding_mask: torch.Tensor) -> None:
+        self.batch_shape = padding_mask.shape
+        self.index = (~padding_mask).flatten().nonzero().squeeze(1)
+
+    def pack(self, x: torch.Tensor) -> torch.Tensor:
+        """B x T x C -> N x C, the real positions in order."""
+        return x.flatten(0, 1).index_select(0, self.index)
+
+    def unpack(self, x: torch.Tensor) -> torch.Tensor:
+        """N x C -> B x T x C, zeros at the padding."""
+        full = x.new_zeros(self.batch_shape.numel(), x.size(-1))
+        return full.index_copy(0, self.index, x).view(*self.batch_shape, x.size(-1))
+
+
 def attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -92,10 +112,15 @@ class SelfAttention(IncrementalStateMixin, nn.Module):
         attn_mask: torch.Tensor | None = None,
         is_causal: bool = False,
         incremental_state: IncrementalState | None = None,
+        packing: Packing | None = None,
     ) -> torch.Tensor:
-        """``x``: B x T x C (the new positions only, when decoding incrementally)."""
-        bsz, length, dim = x.shape
-        qkv = self.in_proj(x).view(bsz, length, 3, self.num_heads, self.head_dim)
+        """``x``: B x T x C (the new positions only, when decoding incrementally), or N x C
+        with the ``packing`` that places its rows."""
+        qkv = self.in_proj(x)
+        if packing is not None:
+            qkv = packing.unpack(qkv)
+        bsz, length, dim = qkv.size(0), qkv.size(1), self.embed_dim
+        qkv = qkv.view(bsz, length, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.transpose(1, 3).unbind(2)  # each B x H x T x head_dim
         if incremental_state is not None:
             cache = self.get_incremental_state(incremental_state, "kv")
@@ -104,7 +129,8 @@ class SelfAttention(IncrementalStateMixin, nn.Module):
                 v = torch.cat([cache["v"], v], dim=2)
             self.set_incremental_state(incremental_state, "kv", {"k": k, "v": v})
         y = attention(q, k, v, attn_mask, self.dropout if self.training else 0.0, is_causal)
-        return self.out_proj(y.transpose(1, 2).reshape(bsz, length, dim))
+        y = y.transpose(1, 2).reshape(bsz, length, dim)
+        return self.out_proj(y if packing is None else packing.pack(y))
 
 
 class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
@@ -135,15 +161,21 @@ class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
         encoder_out: torch.Tensor,
         attn_mask: torch.Tensor | None = None,
         incremental_state: IncrementalState | None = None,
+        packing: Packing | None = None,
     ) -> torch.Tensor:
-        """``x``: B x T x C; ``encoder_out``: B x S x kdim; ``attn_mask``: B x 1 x 1 x S."""
-        bsz, length, dim = x.shape
+        """``x``: B x T x C, or N x C with the ``packing`` that places its rows;
+        ``encoder_out``: B x S x kdim; ``attn_mask``: B x 1 x 1 x S."""
         cache = self.get_incremental_state(incremental_state, "kv")
         if cache is not None:
             k, v = cache["k"], cache["v"]
         else:
             k, v = self._keys_values(encoder_out)
             self.set_incremental_state(incremental_state, "kv", {"k": k, "v": v})
-        q = self.q_proj(x).view(bsz, length, self.num_heads, self.head_dim).transpose(1, 2)
+        q = self.q_proj(x)
+        if packing is not None:
+            q = packing.unpack(q)
+        bsz, length, dim = q.shape
+        q = q.view(bsz, length, self.num_heads, self.head_dim).transpose(1, 2)
         y = attention(q, k, v, attn_mask, self.dropout if self.training else 0.0)
-        return self.out_proj(y.transpose(1, 2).reshape(bsz, length, dim))
+        y = y.transpose(1, 2).reshape(bsz, length, dim)
+        return self.out_proj(y if packing is None else packing.pack(y))

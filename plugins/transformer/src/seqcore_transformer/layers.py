@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqcore.models.incremental import IncrementalState
-from seqcore_transformer.attention import EncoderDecoderAttention, SelfAttention
+from seqcore_transformer.attention import EncoderDecoderAttention, Packing, SelfAttention
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": F.relu, "gelu": F.gelu}
 
@@ -164,16 +164,22 @@ class TransformerDecoderLayer(_ResidualLayer):
         encoder_out: torch.Tensor | None = None,
         encoder_attn_mask: torch.Tensor | None = None,
         incremental_state: IncrementalState | None = None,
+        packing: Packing | None = None,
     ) -> torch.Tensor:
+        """``x``: B x T x C, or N x C with the ``packing`` that places its rows."""
         x = self._residual(
             x,
             self.self_attn_layer_norm,
-            lambda h: self.self_attn(h, self_attn_mask, self_attn_causal, incremental_state),
+            lambda h: self.self_attn(
+                h, self_attn_mask, self_attn_causal, incremental_state, packing
+            ),
         )
         if self.encoder_attn is not None:
             x = self._residual(
                 x,
                 self.encoder_attn_layer_norm,
-                lambda h: self.encoder_attn(h, encoder_out, encoder_attn_mask, incremental_state),
+                lambda h: self.encoder_attn(
+                    h, encoder_out, encoder_attn_mask, incremental_state, packing
+                ),
             )
         return self._residual(x, self.final_layer_norm, self._ffn)

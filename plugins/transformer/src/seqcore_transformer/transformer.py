@@ -23,6 +23,7 @@ from seqcore.models import (
     register_model,
 )
 from seqcore.models.incremental import IncrementalState
+from seqcore_transformer.attention import Packing
 from seqcore_transformer.config import TransformerConfig
 from seqcore_transformer.layers import TransformerDecoderLayer, TransformerEncoderLayer, dropout
 from seqcore_transformer.positional import (
@@ -251,15 +252,20 @@ class TransformerDecoder(_EmbeddingMixin, Decoder):
             enc_padding = encoder_out.get("encoder_padding_mask")
             if enc_padding is not None:
                 enc_mask = ~enc_padding[:, None, None, :]
+        # a whole padded batch: the layers' position-wise work on the real positions only
+        packing = None
+        if incremental_state is None and padding_mask is not None:
+            packing = Packing(padding_mask)
+            x = packing.pack(x)
         for layer in self.layers:
-            x = layer(x, self_mask, causal, enc, enc_mask, incremental_state)
+            x = layer(x, self_mask, causal, enc, enc_mask, incremental_state, packing)
         self.set_incremental_state(incremental_state, "length", length)
 
         if self.layer_norm is not None:
             x = self.layer_norm(x)
         if self.project_out_dim is not None:
             x = self.project_out_dim(x)
-        return x, {"attn": None}
+        return (x if packing is None else packing.unpack(x)), {"attn": None}
 
     def output_layer(self, features: torch.Tensor) -> torch.Tensor:
         return F.linear(features, self.output_projection.weight)
