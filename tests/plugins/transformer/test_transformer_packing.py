@@ -15,6 +15,10 @@ def test_pack_and_unpack_place_rows():
     packed = packing.pack(x)
     assert packed.flatten().tolist() == [0.0, 1.0, 3.0]
     assert packing.unpack(packed).flatten().tolist() == [0.0, 1.0, 0.0, 3.0, 0.0, 0.0]
+    rows = torch.randn(3, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(packing.unpack, (rows,))
+    full = torch.randn(2, 3, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(packing.pack, (full,))
 
 
 @pytest.mark.parametrize("normalize_before", [False, True])

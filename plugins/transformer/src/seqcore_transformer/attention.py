@@ -20,6 +20,7 @@ per layer; ``None`` when nothing needs masking.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -58,8 +59,32 @@ class Packing:
 
     def unpack(self, x: torch.Tensor) -> torch.Tensor:
         """N x C -> B x T x C, zeros at the padding."""
-        full = x.new_zeros(self.batch_shape.numel(), x.size(-1))
-        return full.index_copy(0, self.index, x).view(*self.batch_shape, x.size(-1))
+        full = _Scatter.apply(x, self.index, self.batch_shape.numel())
+        return full.view(*self.batch_shape, x.size(-1))
+
+
+class _Scatter(torch.autograd.Function):
+    """Rows of ``x`` placed at ``index`` of a zero matrix with ``rows`` rows; the gradient is
+    the incoming one's rows at ``index``. (``index_copy`` would do the same but keeps ``x`` for
+    its backward pass, which needs only the index: a packed q/k/v projection per layer.)"""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, index: torch.Tensor, rows: int) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        return x.new_zeros(rows, x.size(-1)).index_copy_(0, index, x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        (index,) = ctx.saved_tensors
+        return grad.index_select(0, index), None, None
+
+
+def _project_out(proj: nn.Linear, y: torch.Tensor, packing: Packing | None) -> torch.Tensor:
+    """The output projection of attention's B x T x C result, packed when the input was. It
+    projects the padding rows too: packing first would keep a second copy of ``y`` for the
+    backward pass (attention keeps ``y`` itself), 4 MiB per block of a 4k-token batch."""
+    out = proj(y)
+    return out if packing is None else packing.pack(out)
 
 
 def attention(
@@ -129,8 +154,7 @@ class SelfAttention(IncrementalStateMixin, nn.Module):
                 v = torch.cat([cache["v"], v], dim=2)
             self.set_incremental_state(incremental_state, "kv", {"k": k, "v": v})
         y = attention(q, k, v, attn_mask, self.dropout if self.training else 0.0, is_causal)
-        y = y.transpose(1, 2).reshape(bsz, length, dim)
-        return self.out_proj(y if packing is None else packing.pack(y))
+        return _project_out(self.out_proj, y.transpose(1, 2).reshape(bsz, length, dim), packing)
 
 
 class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
@@ -177,5 +201,4 @@ class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
         bsz, length, dim = q.shape
         q = q.view(bsz, length, self.num_heads, self.head_dim).transpose(1, 2)
         y = attention(q, k, v, attn_mask, self.dropout if self.training else 0.0)
-        y = y.transpose(1, 2).reshape(bsz, length, dim)
-        return self.out_proj(y if packing is None else packing.pack(y))
+        return _project_out(self.out_proj, y.transpose(1, 2).reshape(bsz, length, dim), packing)
