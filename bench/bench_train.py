@@ -7,8 +7,10 @@ tokens/s (wps) in float32 on a 2-core machine like this one, with 1,011 MiB peak
 
 The hand-written loop uses the same model class, the same batches (seqcore's batching) and
 torch's fused AdamW directly, in a process started with the same THP_MEM_ALLOC_ENABLE=1 that the
-``seqcore`` command sets for itself; each run is its own process so peak RSS is its own. Prints
-one table and rewrites the "train" section of bench/RESULTS.md.
+``seqcore`` command sets for itself; each run is its own process so peak RSS is its own. The
+loop and ``seqcore train`` run in the order A B B A (float32, then bf16) so that the machine's
+drift in speed falls on both alike. Prints one table and rewrites the "train" section of
+bench/RESULTS.md.
 
     python bench/bench_train.py [--updates 60] [--skip 10]
 """
@@ -24,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -296,6 +299,22 @@ def run_hand(data: Path, updates: int, skip: int, bf16: bool) -> dict:
     return {**json.loads(out.stdout.strip().splitlines()[-1]), "rss_mib": rss_mib}
 
 
+def paired(run_a: Callable[[], dict], run_b: Callable[[], dict]) -> tuple[dict, dict]:
+    """Runs A, B, B, A; for each of A and B its mean wps and timed seconds, its larger peak RSS
+    and its last run's other figures."""
+    a1, b1, b2, a2 = run_a(), run_b(), run_b(), run_a()
+
+    def merged(first: dict, second: dict) -> dict:
+        return {
+            **second,
+            "wps": (first["wps"] + second["wps"]) / 2,
+            "seconds": (first.get("seconds", 0.0) + second.get("seconds", 0.0)) / 2,
+            "rss_mib": max(first["rss_mib"], second["rss_mib"]),
+        }
+
+    return merged(a1, a2), merged(b1, b2)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--updates", type=int, default=60)
@@ -308,13 +327,19 @@ def main() -> None:
         return
     data = make_corpus(OUT)
     rows = []
-    hand32 = run_hand(data, args.updates, args.skip, bf16=False)
+    # the machine's speed drifts over minutes: each comparison runs in the order A B B A and
+    # reports the mean speed (and the larger peak RSS) of the two runs of each
+    hand32, sc32 = paired(
+        lambda: run_hand(data, args.updates, args.skip, bf16=False),
+        lambda: run_seqcore(data, args.updates, args.skip, []),
+    )
     rows.append(("hand-written loop, float32", hand32))
-    sc32 = run_seqcore(data, args.updates, args.skip, [])
     rows.append(("seqcore train, float32", sc32))
-    hand16 = run_hand(data, args.updates, args.skip, bf16=True)
+    hand16, sc16 = paired(
+        lambda: run_hand(data, args.updates, args.skip, bf16=True),
+        lambda: run_seqcore(data, args.updates, args.skip, ["--bf16"]),
+    )
     rows.append(("hand-written loop, bf16", hand16))
-    sc16 = run_seqcore(data, args.updates, args.skip, ["--bf16"])
     rows.append(("seqcore train --bf16", sc16))
     # glibc returning every block over 64 KiB to the kernel: RSS is then (nearly) the memory
     # in use, which shows how much of the peak is the heap's fragmentation, at a cost in speed
@@ -346,7 +371,8 @@ def main() -> None:
     lines.append(model_flops_line(data, args, sc32, sc16))
     lines.append(
         f"peak RSS: each run's own process (wait4); fairseq 0.12.2 reference: {FAIRSEQ_WPS} wps, "
-        f"{FAIRSEQ_RSS_MIB} MiB"
+        f"{FAIRSEQ_RSS_MIB} MiB; the hand-written loop builds torch.optim.AdamW, whose first use "
+        "imports torch._dynamo (~70 MiB)"
     )
     lines.append(
         "(*) with MALLOC_MMAP_THRESHOLD_=65536: glibc gives every block over 64 KiB back to the "
