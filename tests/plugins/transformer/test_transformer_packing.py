@@ -2,15 +2,18 @@
 out): real positions' outputs and every parameter's gradient equal those of each target
 computed alone, with no padding at all (float64)."""
 
+import functools
+
 import pytest
 import torch
 
+from seqcore_transformer import transformer
 from seqcore_transformer.attention import Packing
 
 
 def test_pack_and_unpack_place_rows():
     mask = torch.tensor([[False, False, True], [False, True, True]])
-    packing = Packing(mask)
+    packing = Packing(mask, multiple=1)
     x = torch.arange(6.0).view(2, 3, 1)
     packed = packing.pack(x)
     assert packed.flatten().tolist() == [0.0, 1.0, 3.0]
@@ -21,8 +24,22 @@ def test_pack_and_unpack_place_rows():
     assert torch.autograd.gradcheck(packing.pack, (full,))
 
 
+def test_packed_rows_are_rounded_up_with_padding_positions():
+    mask = torch.zeros(4, 10, dtype=torch.bool)
+    mask[1, 3:] = mask[2, 5:] = mask[3, 1:] = True  # 19 real positions, 21 padding
+    # 24 rows: the real ones and the first 5 padding positions (13 to 17, in row 1)
+    assert Packing(mask, multiple=8).index.tolist() == [*range(18), 20, 21, 22, 23, 24, 30]
+    assert len(Packing(mask, multiple=64).index) == 40  # not more rows than there are
+    assert len(Packing(mask, multiple=1).index) == 19
+
+
+@pytest.mark.parametrize("multiple", [1, 4])
 @pytest.mark.parametrize("normalize_before", [False, True])
-def test_padded_batch_equals_each_target_alone_forward_and_gradients(helpers, normalize_before):
+def test_padded_batch_equals_each_target_alone_forward_and_gradients(
+    helpers, monkeypatch, normalize_before, multiple
+):
+    # rows rounded to 64 would take in every position of so small a batch
+    monkeypatch.setattr(transformer, "Packing", functools.partial(Packing, multiple=multiple))
     gen = torch.Generator().manual_seed(11)
     cfg = helpers.tiny_config(
         dropout=0.0,
