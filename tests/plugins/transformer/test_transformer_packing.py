@@ -30,7 +30,9 @@ def test_packed_rows_are_rounded_up_with_padding_positions():
     # 24 rows: the real ones and the first 5 padding positions (13 to 17, in row 1)
     assert Packing(mask, multiple=8).index.tolist() == [*range(18), 20, 21, 22, 23, 24, 30]
     assert len(Packing(mask, multiple=64).index) == 40  # not more rows than there are
+    assert Packing(mask, multiple=64).keeps_everything
     assert len(Packing(mask, multiple=1).index) == 19
+    assert not Packing(mask, multiple=1).keeps_everything
 
 
 @pytest.mark.parametrize("multiple", [1, 4])

@@ -62,13 +62,14 @@ class Packing:
         if short:
             keep[(~keep).nonzero().squeeze(1)[:short]] = True
         self.index = keep.nonzero().squeeze(1)
+        self.keeps_everything = len(self.index) == keep.numel()  # then packing only costs
 
     def pack(self, x: torch.Tensor) -> torch.Tensor:
-        """B x T x C -> N x C, the real positions in order."""
+        """B x T x C -> N x C, the packed positions in order."""
         return x.flatten(0, 1).index_select(0, self.index)
 
     def unpack(self, x: torch.Tensor) -> torch.Tensor:
-        """N x C -> B x T x C, zeros at the padding."""
+        """N x C -> B x T x C, zeros at the positions left out."""
         full = _Scatter.apply(x, self.index, self.batch_shape.numel())
         return full.view(*self.batch_shape, x.size(-1))
 

@@ -256,7 +256,10 @@ class TransformerDecoder(_EmbeddingMixin, Decoder):
         packing = None
         if incremental_state is None and padding_mask is not None:
             packing = Packing(padding_mask)
-            x = packing.pack(x)
+            if packing.keeps_everything:
+                packing = None
+            else:
+                x = packing.pack(x)
         for layer in self.layers:
             x = layer(x, self_mask, causal, enc, enc_mask, incremental_state, packing)
         self.set_incremental_state(incremental_state, "length", length)
