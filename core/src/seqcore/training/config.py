@@ -156,3 +156,27 @@ class CheckpointConfig:
     patience: int = field(
         default=-1, metadata={"help": "stop after N validations without improvement (-1: off)"}
     )
+
+    def __post_init__(self) -> None:
+        if self.finetune_from_model is None:
+            return
+        resets = [
+            flag
+            for flag, on in (
+                ("--reset-optimizer", self.reset_optimizer),
+                ("--reset-lr-scheduler", self.reset_lr_scheduler),
+                ("--reset-dataloader", self.reset_dataloader),
+                ("--reset-meters", self.reset_meters),
+            )
+            if on
+        ]
+        if resets:
+            raise ConfigError(
+                f"--finetune-from-model resets everything but the model weights already; "
+                f"drop {', '.join(resets)}"
+            )
+        if self.restore_file != "checkpoint_last.pt":
+            raise ConfigError(
+                f"--finetune-from-model and --restore-file {self.restore_file} exclude each "
+                f"other: the first starts from a model's weights, the second resumes a run"
+            )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -107,6 +108,10 @@ class TrainingRun:
         ck = self.cfg.checkpoint
         path = self.checkpoints.restore_path()
         if path is None and ck.finetune_from_model:
+            if not Path(ck.finetune_from_model).is_file():
+                raise CheckpointError(
+                    f"--finetune-from-model {ck.finetune_from_model}: no such file"
+                )
             state = load_checkpoint_file(ck.finetune_from_model)
             self.trainer.load_model(state, ck.finetune_from_model)
             self.progress.message(f"fine-tuning from {ck.finetune_from_model}")
@@ -121,10 +126,11 @@ class TrainingRun:
             reset_lr_scheduler=ck.reset_lr_scheduler,
         )
         extra = dict(state.get("extra_state", {}))
-        self.checkpoints.best = extra.get("best")
+        if not (ck.reset_optimizer or ck.reset_meters):  # fairseq's rule for the best score
+            self.checkpoints.best = extra.get("best")
+            self.patience_left = extra.get("patience_left", self.patience_left)
         if not ck.reset_meters:  # the wall clock goes on from where the run stopped
             self.start_time = time.perf_counter() - float(extra.get("wall", 0.0))
-        self.patience_left = extra.get("patience_left", self.patience_left)
         if ck.reset_dataloader:
             extra.pop("train_iterator", None)
             extra.pop("epoch", None)
@@ -132,7 +138,7 @@ class TrainingRun:
             set_rng_state(extra["rng"])
         self.progress.message(
             f"resumed from {path} (epoch {extra.get('epoch', 1)}, update "
-            f"{self.trainer.num_updates})"
+            f"{self.trainer.num_updates}{_resets_note(ck)})"
         )
         return extra
 
@@ -381,6 +387,21 @@ class TrainingRun:
             self.progress.message(
                 f"saved checkpoint {paths[0]} (epoch {epoch}, update {self.trainer.num_updates})"
             )
+
+
+def _resets_note(ck: Any) -> str:
+    """What a resumed run starts afresh, for its first message ("" when nothing)."""
+    resets = [
+        what
+        for what, on in (
+            ("optimizer", ck.reset_optimizer),
+            ("lr scheduler", ck.reset_lr_scheduler or ck.reset_optimizer),
+            ("data position", ck.reset_dataloader),
+            ("meters", ck.reset_meters),
+        )
+        if on
+    ]
+    return f"; reset: {', '.join(resets)}" if resets else ""
 
 
 def train(cfg: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from seqcore.errors import SeqcoreError
+from seqcore.errors import CheckpointError, SeqcoreError
 from seqcore.registry import LR_SCHEDULERS, OPTIMIZERS
 from seqcore.training.distributed import (
     DistributedContext,
@@ -210,14 +210,38 @@ class Trainer:
     def load_state_dict(
         self, state: dict[str, Any], source: str, *, reset_optimizer: bool, reset_lr_scheduler: bool
     ) -> None:
+        """Take the model, and unless reset, the optimizer, scheduler and update count of a
+        checkpoint, as fairseq does: the optimizer state applies only to the optimizer and
+        criterion that made it (another one needs ``--reset-optimizer``), and a reset optimizer
+        starts the count of updates, and so the learning-rate schedule, from 0."""
+        saved = state.get("cfg", {}).get("selections", {})
+        if not reset_optimizer:
+            for role in ("optimizer", "criterion"):
+                self._check_same(saved, role, source, "--reset-optimizer to start the optimizer")
+        if not reset_optimizer and not reset_lr_scheduler:
+            self._check_same(saved, "lr_scheduler", source, "--reset-lr-scheduler to start it")
         self.load_model(state, source)
-        if state.get("criterion"):
+        if state.get("criterion") and saved.get("criterion") == self.cfg.selections["criterion"]:
             self.criterion.load_state_dict(state["criterion"])
-        if not reset_optimizer and state.get("optimizer"):
-            self.optimizer.load_state_dict(state["optimizer"])
+        self.num_updates = 0
+        if not reset_optimizer:
+            fresh_lr = self.optimizer.get_lr()
+            if state.get("optimizer"):
+                self.optimizer.load_state_dict(state["optimizer"])
+            if reset_lr_scheduler:  # the saved parameter groups carry the old schedule's rate
+                self.optimizer.set_lr(fresh_lr)
             if self.grad_scaler is not None and state.get("grad_scaler"):
                 self.grad_scaler.load_state_dict(state["grad_scaler"])
-        if not reset_lr_scheduler and state.get("lr_scheduler"):
-            self.lr_scheduler.load_state_dict(state["lr_scheduler"])
-        self.num_updates = int(state.get("num_updates", 0))
+            if not reset_lr_scheduler and state.get("lr_scheduler"):
+                self.lr_scheduler.load_state_dict(state["lr_scheduler"])
+            self.num_updates = int(state.get("num_updates", 0))
         self.lr_scheduler.step_update(self.num_updates)
+
+    def _check_same(self, saved: dict[str, str], role: str, source: str, remedy: str) -> None:
+        ours = self.cfg.selections[role]
+        if saved.get(role, ours) != ours:
+            flag = "--" + role.replace("_", "-")
+            raise CheckpointError(
+                f"{source} was trained with {flag} {saved[role]}, not {ours}: its state does not "
+                f"apply here; add {remedy} afresh (the model weights are still loaded)"
+            )
