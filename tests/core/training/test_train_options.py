@@ -1,0 +1,127 @@
+"""Training options checked against what they mean: --clip-norm and --sentence-avg by the size of
+one plain SGD update (a formula of the logged figures), --seed by repeating a run, and when
+--validate-interval / --validate-interval-updates validate (fairseq's rule)."""
+
+import json
+
+import pytest
+import torch
+from support import TINY_TRANSFORMER as TINY
+from support import run_seqcore
+
+from seqcore.training.checkpoint_io import load_checkpoint_file
+
+# records the parameters before the first update and after it
+PROBE = """
+import os
+
+import torch
+
+import seqcore
+
+
+def _params(trainer):
+    return {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+
+
+@seqcore.hookimpl
+def seqcore_train_begin(trainer):
+    torch.save(_params(trainer), os.path.join(os.environ["PROBE_DIR"], "before.pt"))
+
+
+@seqcore.hookimpl
+def seqcore_update_end(trainer, num_updates, log):
+    if num_updates == 1:
+        torch.save(_params(trainer), os.path.join(os.environ["PROBE_DIR"], "after.pt"))
+"""
+ONE_SGD_UPDATE = ["--optimizer", "sgd", "--lr", "1.0", "--max-update", "1", "--dropout", "0"]
+
+
+def _train(data_bin, save_dir, *extra, env=None):
+    result = run_seqcore(
+        "train", str(data_bin), *TINY, "--save-dir", str(save_dir), *extra, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def _records(result, kind):
+    lines = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+    return [r for r in lines if r["kind"] == kind]
+
+
+def _one_update(data_bin, tmp_path, name, *extra):
+    """The first update's logged figures and the L2 norm of the change it made."""
+    folder = tmp_path / name
+    folder.mkdir()
+    probe = tmp_path / "probe.py"
+    probe.write_text(PROBE)
+    result = _train(
+        data_bin,
+        folder / "ck",
+        *ONE_SGD_UPDATE,
+        "--user-dir",
+        str(probe),
+        *extra,
+        env={"PROBE_DIR": str(folder)},
+    )
+    before = torch.load(folder / "before.pt", weights_only=True)
+    after = torch.load(folder / "after.pt", weights_only=True)
+    change = torch.cat([(after[n] - before[n]).flatten().double() for n in before])
+    return _records(result, "train_inner")[0], change
+
+
+def test_clip_norm_limits_the_update_to_the_given_norm(data_bin, tmp_path):
+    log, change = _one_update(data_bin, tmp_path, "free")
+    # plain SGD with lr 1: the change is the gradient, whose norm is the logged gnorm
+    assert change.norm().item() == pytest.approx(log["gnorm"], rel=1e-4)
+    clip = log["gnorm"] / 4
+    clipped_log, clipped = _one_update(data_bin, tmp_path, "clipped", "--clip-norm", str(clip))
+    assert clipped_log["gnorm"] == pytest.approx(log["gnorm"], rel=1e-6)  # before clipping
+    assert clipped.norm().item() == pytest.approx(clip, rel=1e-4)
+    torch.testing.assert_close(clipped, change * (clip / change.norm()), rtol=1e-3, atol=1e-7)
+
+
+def test_sentence_avg_normalises_by_sentences_instead_of_tokens(data_bin, tmp_path):
+    tokens_log, by_tokens = _one_update(data_bin, tmp_path, "tokens")
+    sentences_log, by_sentences = _one_update(data_bin, tmp_path, "sentences", "--sentence-avg")
+    assert sentences_log["bsz"] == tokens_log["bsz"]  # the same batch
+    ratio = tokens_log["wpb"] / tokens_log["bsz"]  # target tokens per sentence
+    torch.testing.assert_close(by_sentences, by_tokens * ratio, rtol=1e-4, atol=1e-7)
+
+
+def _final_weights(data_bin, save_dir, *extra):
+    _train(data_bin, save_dir, "--max-update", "5", *extra)
+    return load_checkpoint_file(save_dir / "checkpoint_last.pt")["model"]
+
+
+def test_the_seed_decides_the_run(data_bin, tmp_path):
+    first = _final_weights(data_bin, tmp_path / "a", "--seed", "7")
+    again = _final_weights(data_bin, tmp_path / "b", "--seed", "7")
+    other = _final_weights(data_bin, tmp_path / "c", "--seed", "8")
+    for name, value in first.items():
+        assert torch.equal(value, again[name]), name
+    assert any(not torch.equal(value, other[name]) for name, value in first.items())
+
+
+@pytest.mark.parametrize(
+    "flags, validated",
+    [
+        # 7 updates an epoch; (epoch, update) of each validation
+        (["--max-epoch", "4", "--validate-interval", "2"], [(2, 14), (4, 28)]),
+        (
+            ["--max-epoch", "2", "--validate-interval-updates", "5"],
+            [(1, 5), (1, 7), (2, 10), (2, 14)],
+        ),
+        # epochs off the interval are not validated, but the update interval still is
+        (
+            ["--max-epoch", "2", "--validate-interval", "3", "--validate-interval-updates", "5"],
+            [(1, 5), (2, 10)],
+        ),
+        # reaching --max-update always validates
+        (["--max-update", "10", "--validate-interval", "3"], [(2, 10)]),
+    ],
+)
+def test_when_validation_runs(data_bin, tmp_path, flags, validated):
+    result = _train(data_bin, tmp_path / "ck", "--no-save", *flags)
+    assert [(r["epoch"], r["num_updates"]) for r in _records(result, "valid")] == validated
