@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -326,3 +327,27 @@ def test_training_without_compile_never_loads_the_compiler(data_bin, tmp_path, o
     assert json.loads(out.read_text()) == {"dynamo": False}
     _train(data_bin, tmp_path / "ck", *args[:1], "3", *args[2:], env={"PROBE_OUT": str(out)})
     assert json.loads(out.read_text()) == {"dynamo": False}
+
+
+@pytest.mark.skipif(shutil.which(os.environ.get("CXX", "g++")) is None, reason="no C++ compiler")
+def test_compile_trains_without_dynamo_warnings(data_bin, tmp_path):
+    result = _train(
+        data_bin, tmp_path / "ck", "--max-update", "1", "--disable-validation", "--compile"
+    )
+    assert "torch._dynamo" not in result.stderr and "recompile" not in result.stderr
+    state = load_checkpoint_file(tmp_path / "ck" / "checkpoint_last.pt")
+    assert state["num_updates"] == 1
+    assert not any(name.startswith("_orig_mod") for name in state["model"])
+
+
+def test_compile_without_a_cxx_compiler_is_one_line(data_bin, tmp_path):
+    missing = str(tmp_path / "no-such-g++")
+    result = run_seqcore(
+        "train", str(data_bin), *TINY, "--save-dir", str(tmp_path / "ck"), "--compile",
+        env={"CXX": missing},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"seqcore: error: --compile on the CPU needs a C++ compiler and {missing!r} was not "
+        "found; install g++ or set CXX"
+    )

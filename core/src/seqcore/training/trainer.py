@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import shutil
 from typing import Any
 
 import torch
 
-from seqcore.errors import CheckpointError, SeqcoreError
+from seqcore.errors import CheckpointError, ConfigError, SeqcoreError
 from seqcore.registry import LR_SCHEDULERS, OPTIMIZERS
 from seqcore.training.distributed import (
     DistributedContext,
@@ -32,6 +34,20 @@ class TrainingError(SeqcoreError):
 
 def _micro_batch_seed(seed: int, num_updates: int, index: int) -> int:
     return (seed * 1_000_003 + num_updates * 10_007 + index) % (2**63)
+
+
+def _compiled(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``torch.compile(model)``; on the CPU its code generator builds C++ with the compiler in
+    ``$CXX`` (default ``g++``), so a missing one is said before training, not as a traceback
+    from the first forward pass."""
+    if device.type == "cpu":
+        cxx = os.environ.get("CXX", "g++")
+        if shutil.which(cxx) is None:
+            raise ConfigError(
+                f"--compile on the CPU needs a C++ compiler and {cxx!r} was not found; install "
+                f"g++ or set CXX"
+            )
+    return torch.compile(model)
 
 
 class Trainer:
@@ -57,7 +73,7 @@ class Trainer:
             ids = [device.index] if device.type == "cuda" else None
             wrapped = ModelDDP(self.model, device_ids=ids)
         if cfg.common.compile:
-            wrapped = torch.compile(wrapped)
+            wrapped = _compiled(wrapped, device)
         self.wrapped_model = wrapped
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = OPTIMIZERS.get(cfg.selections["optimizer"]).obj(cfg.optimizer, params)

@@ -25,10 +25,11 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": F.relu
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     """Dropout that costs nothing when it would do nothing. On the CPU it draws its mask from
     16-bit random integers (:func:`keep_mask`; forward+backward about 2.5x faster than
-    ``F.dropout``'s bernoulli there); elsewhere it is ``F.dropout``."""
+    ``F.dropout``'s bernoulli there); elsewhere, and under ``torch.compile`` (which cannot
+    trace the in-place draw and generates its own fused dropout), it is ``F.dropout``."""
     if not training or p <= 0:
         return x
-    if x.device.type == "cpu" and p < 1:
+    if x.device.type == "cpu" and p < 1 and not torch.compiler.is_compiling():
         return _CPUDropout.apply(x, p)
     return F.dropout(x, p, True)
 

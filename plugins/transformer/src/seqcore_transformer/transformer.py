@@ -52,8 +52,11 @@ def PositionalEmbedding(
 
 
 def padding_mask_of(tokens: torch.Tensor, padding_idx: int) -> torch.Tensor | None:
-    """``tokens == padding_idx`` (B x T), or ``None`` when nothing is padding."""
+    """``tokens == padding_idx`` (B x T), or ``None`` when nothing is padding (always the mask
+    under torch.compile, where whether any is padding is data the graph cannot branch on)."""
     mask = tokens.eq(padding_idx)
+    if torch.compiler.is_compiling():
+        return mask
     return mask if bool(mask.any()) else None
 
 
@@ -148,10 +151,11 @@ def self_attention_mask(
     only after the last real token, as targets are) — causal attention never lets a real token
     see the padding after it — is ``is_causal``; one new position after a filled cache sees the
     whole prefix. Otherwise the mask (True = may attend) is materialised: causal from ``start``,
-    minus padding keys, plus each position's own key so that no row is empty.
+    minus padding keys, plus each position's own key so that no row is empty. (Under
+    torch.compile the mask is always materialised: where the padding lies is data.)
     """
     new = length - start
-    if padding_mask is not None and start == 0 and new > 1:
+    if padding_mask is not None and start == 0 and new > 1 and not torch.compiler.is_compiling():
         gaps = padding_mask[:, :-1] & ~padding_mask[:, 1:]  # a pad followed by a real token
         if not bool(gaps.any()):
             padding_mask = None
@@ -253,8 +257,13 @@ class TransformerDecoder(_EmbeddingMixin, Decoder):
             if enc_padding is not None:
                 enc_mask = ~enc_padding[:, None, None, :]
         # a whole padded batch: the layers' position-wise work on the real positions only
+        # (not under torch.compile: the number of real positions is data the graph cannot hold)
         packing = None
-        if incremental_state is None and padding_mask is not None:
+        if (
+            incremental_state is None
+            and padding_mask is not None
+            and not torch.compiler.is_compiling()
+        ):
             packing = Packing(padding_mask)
             if packing.keeps_everything:
                 packing = None
