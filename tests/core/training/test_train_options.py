@@ -1,6 +1,6 @@
 """Training options checked against what they mean: --clip-norm and --sentence-avg by the size of
 one plain SGD update (a formula of the logged figures), --seed by repeating a run, and when
---validate-interval / --validate-interval-updates validate (fairseq's rule)."""
+--validate-interval(-updates) and --save-interval(-updates) validate and save (fairseq's rule)."""
 
 import json
 
@@ -105,23 +105,54 @@ def test_the_seed_decides_the_run(data_bin, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "flags, validated",
+    "flags, validated, saved",
     [
-        # 7 updates an epoch; (epoch, update) of each validation
-        (["--max-epoch", "4", "--validate-interval", "2"], [(2, 14), (4, 28)]),
+        # 7 updates an epoch; (epoch, update) of each validation, and the checkpoint each
+        # save writes first (it then copies it to checkpoint_last.pt and the best ones)
+        (
+            ["--max-epoch", "4", "--validate-interval", "2"],
+            [(2, 14), (4, 28)],
+            ["checkpoint1.pt", "checkpoint2.pt", "checkpoint3.pt", "checkpoint4.pt"],
+        ),
         (
             ["--max-epoch", "2", "--validate-interval-updates", "5"],
             [(1, 5), (1, 7), (2, 10), (2, 14)],
+            ["checkpoint1.pt", "checkpoint2.pt"],
+        ),
+        # an update interval that ends an epoch validates and saves once
+        (
+            ["--max-epoch", "2", "--validate-interval-updates", "7"],
+            [(1, 7), (2, 14)],
+            ["checkpoint1.pt", "checkpoint2.pt"],
+        ),
+        (
+            ["--max-epoch", "2", "--save-interval-updates", "7"],
+            [(1, 7), (2, 14)],
+            ["checkpoint1.pt", "checkpoint2.pt"],
+        ),
+        # a save in mid-epoch validates first, so checkpoint_best can follow it
+        (
+            ["--max-epoch", "2", "--save-interval-updates", "5"],
+            [(1, 5), (1, 7), (2, 10), (2, 14)],
+            ["checkpoint_1_5.pt", "checkpoint1.pt", "checkpoint_2_10.pt", "checkpoint2.pt"],
         ),
         # epochs off the interval are not validated, but the update interval still is
         (
             ["--max-epoch", "2", "--validate-interval", "3", "--validate-interval-updates", "5"],
             [(1, 5), (2, 10)],
+            ["checkpoint1.pt", "checkpoint2.pt"],
         ),
-        # reaching --max-update always validates
-        (["--max-update", "10", "--validate-interval", "3"], [(2, 10)]),
+        # reaching --max-update always validates and saves
+        (
+            ["--max-update", "10", "--validate-interval", "3"],
+            [(2, 10)],
+            ["checkpoint1.pt", "checkpoint_best.pt"],
+        ),
     ],
 )
-def test_when_validation_runs(data_bin, tmp_path, flags, validated):
-    result = _train(data_bin, tmp_path / "ck", "--no-save", *flags)
+def test_when_validation_and_saving_run(data_bin, tmp_path, flags, validated, saved):
+    result = _train(data_bin, tmp_path / "ck", *flags)
     assert [(r["epoch"], r["num_updates"]) for r in _records(result, "valid")] == validated
+    prefix = f"saved checkpoint {tmp_path / 'ck'}/"
+    lines = [line for line in result.stderr.splitlines() if line.startswith(prefix)]
+    assert [line[len(prefix) :].split()[0] for line in lines] == saved

@@ -211,7 +211,7 @@ class TrainingRun:
         update_freq = freqs[min(epoch, len(freqs)) - 1]
         interval, whole = IntervalMeter(), IntervalMeter()
         bar = self.progress.bar(itr, epoch, total=len(itr), initial=itr.n)
-        valid_metrics: dict[str, Any] = {}
+        stopping = out_of_patience = False
         for samples in grouped(iter(bar), update_freq):
             result = self.trainer.train_step(samples)
             if result is None:
@@ -228,39 +228,62 @@ class TrainingRun:
                 self.progress.report("train_inner", epoch, n, metrics)
                 self._tensorboard_write("train_inner", metrics, n)
                 interval.reset()
-            stop = self._stop_for_updates()
-            vi = cfg.dataset.validate_interval_updates
-            si = cfg.checkpoint.save_interval_updates
-            do_validate = stop or (vi > 0 and n % vi == 0)
-            do_save = stop or (si > 0 and n % si == 0)
-            if do_validate or do_save:
-                if stop:
-                    self.progress.close_bar()
-                end = self.epoch_itr.end_of_epoch()
-                valid_metrics = self.validate(epoch) if do_validate else {}
-                self.save(epoch, end_of_epoch=end, valid_metrics=valid_metrics)
-                if self._out_of_patience(valid_metrics):
-                    stop = True
-            if stop:
-                self.progress.close_bar()
-                return True, valid_metrics
+            stopping = self._stop_for_updates()
+            if stopping or self.epoch_itr.end_of_epoch():
+                break
+            valid_metrics, out_of_patience = self._validate_and_save(epoch, False, False)
+            if out_of_patience:
+                break
         self.progress.close_bar()
         metrics = self._metrics(whole)
         self.progress.report("train", epoch, self.trainer.num_updates, metrics)
         self._tensorboard_write("train", metrics, self.trainer.num_updates)
-        if epoch % cfg.dataset.validate_interval == 0:
-            valid_metrics = self.validate(epoch)
-        val = valid_metrics.get(cfg.checkpoint.best_checkpoint_metric)
-        lr = self.trainer.lr_scheduler.step(epoch, val)
-        if epoch % cfg.checkpoint.save_interval == 0 or self._last_epoch(epoch):
-            self.save(epoch, end_of_epoch=True, valid_metrics=valid_metrics)
-        stop = self._out_of_patience(valid_metrics)
-        if cfg.optimization.stop_min_lr >= 0 and lr <= cfg.optimization.stop_min_lr:
-            self.stop_reason = f"learning rate {lr:.3g} reached --stop-min-lr"
-            stop = True
+        if out_of_patience:
+            return True, valid_metrics
+        end = self.epoch_itr.end_of_epoch()
+        valid_metrics, stop = self._validate_and_save(epoch, end, stopping)
         if not stop:
             self._next_data_shard()
         return stop, valid_metrics
+
+    def _validate_and_save(
+        self, epoch: int, end_of_epoch: bool, stopping: bool
+    ) -> tuple[dict[str, Any], bool]:
+        """After an update, validate and save as fairseq does: at the epoch and update
+        intervals, at every mid-epoch save (so that checkpoint_best can follow it), and when
+        training stops; once, also where intervals coincide. Returns the validation metrics
+        and whether to stop (``stopping``, --patience ran out, or --stop-min-lr reached).
+
+        At the end of an epoch the learning rate takes its per-epoch step (with the validation
+        metric) before the checkpoint is written: a run resumed from it goes on from there."""
+        cfg = self.cfg
+        n = self.trainer.num_updates
+
+        def due(interval: int) -> bool:
+            return interval > 0 and n > 0 and n % interval == 0
+
+        epoch_save = end_of_epoch and (
+            epoch % cfg.checkpoint.save_interval == 0 or self._last_epoch(epoch)
+        )
+        do_save = stopping or epoch_save or due(cfg.checkpoint.save_interval_updates)
+        do_validate = (
+            stopping
+            or due(cfg.dataset.validate_interval_updates)
+            or (do_save and not end_of_epoch)
+            or (end_of_epoch and epoch % cfg.dataset.validate_interval == 0)
+        )
+        valid_metrics = self.validate(epoch) if do_validate else {}
+        min_lr_reached = False
+        if end_of_epoch and not stopping:
+            metric = valid_metrics.get(cfg.checkpoint.best_checkpoint_metric)
+            lr = self.trainer.lr_scheduler.step(epoch, metric)
+            if cfg.optimization.stop_min_lr >= 0 and lr <= cfg.optimization.stop_min_lr:
+                self.stop_reason = f"learning rate {lr:.3g} reached --stop-min-lr"
+                min_lr_reached = True
+        out_of_patience = self._out_of_patience(valid_metrics)
+        if do_save or out_of_patience:
+            self.save(epoch, end_of_epoch=end_of_epoch, valid_metrics=valid_metrics)
+        return valid_metrics, stopping or out_of_patience or min_lr_reached
 
     def _last_epoch(self, epoch: int) -> bool:
         m = self.cfg.optimization.max_epoch
