@@ -24,12 +24,13 @@ from seqcore.data.data_utils import (
     infer_language_pairs,
     split_paths,
 )
-from seqcore.data.dictionary import Dictionary
+from seqcore.data.dictionary import Dictionary, post_process
 from seqcore.data.indexed_dataset import MMapIndexedDataset
 from seqcore.data.language_pair_dataset import LanguagePairDataset
 from seqcore.errors import ConfigError, DataError
 from seqcore.tasks.base import Task
 from seqcore.tasks.registry import register_task
+from seqcore.tasks.validation_bleu import ValidationTranslator, corpus_bleu, generation_args
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +66,38 @@ class TranslationConfig:
     truncate_source: bool = field(
         default=False, metadata={"help": "truncate sources longer than the max source positions"}
     )
+    eval_bleu: bool = field(
+        default=False,
+        metadata={"help": "translate the validation data and report its BLEU (metric: bleu)"},
+    )
+    eval_bleu_args: str = field(
+        default="{}",
+        metadata={
+            "help": 'generation options for --eval-bleu as JSON, e.g. \'{"beam": 4, '
+            '"max_len_a": 1.2, "max_len_b": 10}\''
+        },
+    )
+    eval_bleu_remove_bpe: str | None = field(
+        default=None,
+        metadata={"help": "undo a subword segmentation before BLEU ('@@ ', sentencepiece, ...)"},
+    )
+    eval_tokenized_bleu: bool = field(
+        default=False, metadata={"help": "BLEU on the tokens as they are (no 13a tokenization)"}
+    )
+    eval_bleu_print_samples: bool = field(
+        default=False, metadata={"help": "log one hypothesis and reference per batch"}
+    )
 
     def __post_init__(self) -> None:
         if self.upsample_primary < 1:
             raise ConfigError(f"--upsample-primary {self.upsample_primary} must be >= 1")
+        if self.eval_bleu:
+            generation_args(self.eval_bleu_args)
+            if self.eval_bleu_remove_bpe is not None:
+                try:
+                    post_process("", self.eval_bleu_remove_bpe)
+                except ConfigError as e:
+                    raise ConfigError(f"--eval-bleu-remove-bpe: {e}") from None
         for flag, value in (
             ("--max-source-positions", self.max_source_positions),
             ("--max-target-positions", self.max_target_positions),
@@ -134,6 +163,7 @@ class TranslationTask(Task):
         super().__init__(cfg)
         self.src_dict = src_dict
         self.tgt_dict = tgt_dict
+        self._bleu_translator: ValidationTranslator | None = None
 
     @classmethod
     def setup_task(cls, cfg: Any, **kwargs: Any) -> TranslationTask:
@@ -258,3 +288,32 @@ class TranslationTask(Task):
     @property
     def target_dictionary(self) -> Dictionary:
         return self.tgt_dict
+
+    # -- BLEU during validation (--eval-bleu) ----------------------------------------------------
+    def valid_step(
+        self, sample: dict[str, Any], model: torch.nn.Module, criterion: Any
+    ) -> tuple[torch.Tensor, int | float, dict[str, Any]]:
+        loss, sample_size, logging_output = super().valid_step(sample, model, criterion)
+        if getattr(self.cfg, "eval_bleu", False):
+            if self._bleu_translator is None:
+                from seqcore.evaluation.text import OutputText, bpe_of
+
+                self._bleu_translator = ValidationTranslator(
+                    self.tgt_dict,
+                    generation_args(self.cfg.eval_bleu_args),
+                    OutputText(self.cfg.eval_bleu_remove_bpe, bpe_of("auto", self.cfg.data)),
+                )
+            logging_output.update(
+                self._bleu_translator.statistics(
+                    sample, model, self.cfg.eval_tokenized_bleu, self.cfg.eval_bleu_print_samples
+                )
+            )
+        return loss, sample_size, logging_output
+
+    def reduce_metrics(self, logging_outputs: list[dict[str, Any]], criterion: Any) -> dict:
+        metrics = dict(super().reduce_metrics(logging_outputs, criterion))
+        if getattr(self.cfg, "eval_bleu", False):
+            bleu = corpus_bleu(logging_outputs)
+            if bleu is not None:
+                metrics["bleu"] = bleu
+        return metrics

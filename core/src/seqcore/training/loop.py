@@ -324,10 +324,15 @@ class TrainingRun:
 
     def _metrics(self, meter: Any) -> dict[str, Any]:
         metrics = meter.summary(
-            self.trainer.criterion.reduce_metrics, self.trainer.get_lr(), self.trainer.loss_scale
+            self._reduce_metrics, self.trainer.get_lr(), self.trainer.loss_scale
         )
         metrics["wall"] = time.perf_counter() - self.start_time
         return metrics
+
+    def _reduce_metrics(self, logs: list[dict[str, Any]]) -> dict[str, Any]:
+        """The figures of logging outputs: the task's (which asks its criterion, then may add
+        its own, as --eval-bleu's bleu)."""
+        return dict(self.task.reduce_metrics(logs, self.trainer.criterion))
 
     def _tensorboard_write(self, tag: str, metrics: dict[str, Any], step: int) -> None:
         if self.writer is None:
@@ -360,8 +365,14 @@ class TrainingRun:
             ).next_epoch_itr(shuffle=False)
             logs = [lg for s in itr if (lg := self.trainer.valid_step(s)) is not None]
             logs = distributed.all_reduce_logs(logs, self.dist)
-            metrics = dict(self.trainer.criterion.reduce_metrics(logs))
+            metrics = self._reduce_metrics(logs)
             key = cfg.checkpoint.best_checkpoint_metric
+            if metrics and key not in metrics:
+                raise ConfigError(
+                    f"--best-checkpoint-metric {key}: the validation reports no such metric "
+                    f"(it reports {', '.join(sorted(metrics))})"
+                    + ("; add --eval-bleu to compute BLEU" if key == "bleu" else "")
+                )
             if key in metrics:
                 best = self.checkpoints.best
                 improved = self.checkpoints.is_better(metrics[key], best)

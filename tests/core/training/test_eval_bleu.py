@@ -1,0 +1,59 @@
+"""seqcore train --eval-bleu: the validation's BLEU is what `seqcore generate` reports for the
+same checkpoint and search, and it can pick checkpoint_best."""
+
+import json
+import re
+
+from support import TINY_TRANSFORMER as TINY
+from support import run_seqcore
+
+from seqcore.training.checkpoint_io import load_checkpoint_file
+
+SEARCH = ["--beam", "2", "--max-len-a", "1.2", "--max-len-b", "10"]
+EVAL_BLEU = [
+    "--eval-bleu",
+    "--eval-bleu-args",
+    '{"beam": 2, "max_len_a": 1.2, "max_len_b": 10}',
+    "--best-checkpoint-metric",
+    "bleu",
+    "--maximize-best-checkpoint-metric",
+]
+
+
+def test_validation_bleu_is_generates_bleu_and_picks_the_best(data_bin, tmp_path):
+    ck = tmp_path / "ck"
+    result = run_seqcore(
+        "train", str(data_bin), *TINY, "--lr", "0.01", "--save-dir", str(ck), "--max-epoch", "12",
+        *EVAL_BLEU,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+    valid = [r for r in lines if r["kind"] == "valid"]
+    assert len(valid) == 12
+    scores = [r["bleu"] for r in valid]
+    assert max(scores) > 5  # the reversal is being learnt
+    assert [r["best_bleu"] for r in valid] == [max(scores[: i + 1]) for i in range(12)]
+    assert load_checkpoint_file(ck / "checkpoint_best.pt")["extra_state"]["best"] == max(scores)
+
+    generated = run_seqcore(
+        "generate", str(data_bin), "--path", str(ck / "checkpoint_last.pt"),
+        "--gen-subset", "valid", "--max-tokens", "64", *SEARCH,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    bleu = re.search(r"BLEU = ([\d.]+)", generated.stdout + generated.stderr)
+    assert float(bleu.group(1)) == scores[-1]
+
+
+def test_a_metric_the_validation_does_not_report(data_bin, tmp_path):
+    ck = tmp_path / "ck"
+    result = run_seqcore(
+        "train", str(data_bin), *TINY, "--save-dir", str(ck), "--max-epoch", "1",
+        "--best-checkpoint-metric", "bleu",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "seqcore: error: --best-checkpoint-metric bleu: the validation reports no such metric "
+        "(it reports loss, nll_loss, nsentences, ntokens, ppl, sample_size); add --eval-bleu to "
+        "compute BLEU"
+    )
+    assert not list(ck.glob("*.pt"))
