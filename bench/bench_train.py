@@ -409,13 +409,25 @@ def model_flops_line(data: Path, args: argparse.Namespace, sc32: dict, sc16: dic
     return "model FLOPs (seqcore train): " + "; ".join(parts)
 
 
+def cpu_name() -> str:
+    """The processor's model name (figures differ between machine kinds), else its arch."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def record_results(section: str, table: str, command: str) -> None:
     """Rewrite the ``section`` of bench/RESULTS.md with ``table``, the command and the machine."""
     path = ROOT / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n"
     header = f"## {section}\n"
     machine = (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{cpu_name()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}"
     )
     body = f"{header}\n`{command}` on {machine}:\n\n```\n{table}\n```\n"

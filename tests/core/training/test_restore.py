@@ -145,13 +145,20 @@ def test_reset_dataloader_starts_again_at_epoch_one(data_bin, trained, tmp_path)
 
 
 def test_reset_meters_forgets_the_best_score_and_the_clock(data_bin, trained, tmp_path):
-    ck = _copy(trained, tmp_path)
-    result = _train(data_bin, ck, "--max-epoch", "4", *PLATEAU, "--reset-meters")
-    valid = _records(result, "valid")[0]
+    def with_long_clock(folder):
+        ck = _copy(trained, folder)
+        state = load_checkpoint_file(ck / "checkpoint_last.pt")
+        state["extra_state"]["wall"] = 1000.0  # seconds the run had been going
+        torch.save(state, ck / "checkpoint_last.pt")
+        return ck
+
+    reset = _train(data_bin, with_long_clock(tmp_path / "a"), "--max-epoch", "4", *PLATEAU,
+                   "--reset-meters")  # fmt: skip
+    valid = _records(reset, "valid")[0]
     assert valid["best_loss"] == valid["loss"]
-    resumed = _train(data_bin, _copy(trained, tmp_path / "again"), "--max-epoch", "4", *PLATEAU)
-    wall = _records(resumed, "train_inner")[0]["wall"]
-    assert _records(result, "train_inner")[0]["wall"] < wall
+    assert _records(reset, "train_inner")[0]["wall"] < 1000
+    kept = _train(data_bin, with_long_clock(tmp_path / "b"), "--max-epoch", "4", *PLATEAU)
+    assert _records(kept, "train_inner")[0]["wall"] > 1000
 
 
 def test_finetune_from_model_starts_from_its_weights_only(data_bin, trained, tmp_path):
