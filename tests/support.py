@@ -127,3 +127,23 @@ TINY_TRANSFORMER = [
     "--dropout",
     "0.1",
 ]
+
+
+def train_tiny(
+    data_bin: Path, save_dir: Path, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``seqcore train`` of :data:`TINY_TRANSFORMER` on ``data_bin`` into ``save_dir`` (with
+    ``extra`` flags), which must succeed."""
+    result = run_seqcore(
+        "train", str(data_bin), *TINY_TRANSFORMER, "--save-dir", str(save_dir), *extra, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def json_records(result: subprocess.CompletedProcess, kind: str | None = None) -> list[dict]:
+    """The records a run logged with ``--log-format json`` (those of ``kind`` when given)."""
+    import json
+
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return [r for r in records if kind is None or r["kind"] == kind]

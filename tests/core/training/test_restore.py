@@ -1,12 +1,10 @@
 """What a resumed run takes from its checkpoint: fairseq's --reset-* and --finetune-from-model
 rules, and a clear refusal when the checkpoint's optimizer state cannot apply."""
 
-import json
-
 import pytest
 import torch
 from support import TINY_TRANSFORMER as TINY
-from support import run_seqcore
+from support import json_records, run_seqcore, train_tiny
 
 from seqcore.training.checkpoint_io import load_checkpoint_file
 
@@ -26,22 +24,11 @@ def _run(data_bin, save_dir, *extra):
     return run_seqcore("train", str(data_bin), *TINY, "--save-dir", str(save_dir), *extra)
 
 
-def _train(data_bin, save_dir, *extra):
-    result = _run(data_bin, save_dir, *extra)
-    assert result.returncode == 0, result.stderr
-    return result
-
-
-def _records(result, kind):
-    lines = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
-    return [r for r in lines if r["kind"] == kind]
-
-
 @pytest.fixture(scope="module")
 def trained(data_bin, tmp_path_factory):
     """Three epochs (7 updates each) with adam, cross_entropy and a shrinking learning rate."""
     ck = tmp_path_factory.mktemp("trained") / "ck"
-    _train(data_bin, ck, "--max-epoch", "3", *PLATEAU)
+    train_tiny(data_bin, ck, "--max-epoch", "3", *PLATEAU)
     return ck
 
 
@@ -94,17 +81,17 @@ def test_another_component_is_refused_until_its_state_is_reset(
     assert "Traceback" not in result.stderr
     assert (ck / "checkpoint_last.pt").read_bytes() == before
     reset = "--reset-lr-scheduler" if "--lr-scheduler" in flags else "--reset-optimizer"
-    _train(data_bin, ck, "--max-epoch", "4", *flags, reset)
+    train_tiny(data_bin, ck, "--max-epoch", "4", *flags, reset)
 
 
 def test_resuming_continues_the_updates_schedule_and_best_score(data_bin, trained, tmp_path):
     ck = _copy(trained, tmp_path)
-    result = _train(data_bin, ck, "--max-epoch", "4", *PLATEAU)
-    inner = _records(result, "train_inner")
+    result = train_tiny(data_bin, ck, "--max-epoch", "4", *PLATEAU)
+    inner = json_records(result, "train_inner")
     assert inner[0]["num_updates"] == 22 and inner[0]["epoch"] == 4
     assert inner[0]["lr"] == pytest.approx(0.003 / 4)  # halved after validations 2 and 3
     saved = load_checkpoint_file(trained / "checkpoint_last.pt")["extra_state"]["best"]
-    valid = _records(result, "valid")[0]
+    valid = json_records(result, "valid")[0]
     assert valid["best_loss"] == min(saved, valid["loss"])
     assert "(epoch 3, update 21)" in result.stderr
 
@@ -113,8 +100,8 @@ def test_reset_optimizer_starts_the_updates_and_schedule_from_zero(data_bin, tra
     """fairseq's rule: a fresh optimizer also restarts the update count (so --max-update and
     warm-up count afresh) and the learning-rate schedule; the data position is kept."""
     ck = _copy(trained, tmp_path)
-    result = _train(data_bin, ck, "--max-epoch", "4", *PLATEAU, "--reset-optimizer")
-    inner = _records(result, "train_inner")
+    result = train_tiny(data_bin, ck, "--max-epoch", "4", *PLATEAU, "--reset-optimizer")
+    inner = json_records(result, "train_inner")
     assert inner[0]["num_updates"] == 1 and inner[0]["epoch"] == 4
     assert inner[0]["lr"] == 0.003
     assert "(epoch 3, update 0; reset: optimizer, lr scheduler)" in result.stderr
@@ -127,8 +114,8 @@ def test_reset_lr_scheduler_keeps_the_updates_and_restarts_the_schedule(
     data_bin, trained, tmp_path
 ):
     ck = _copy(trained, tmp_path)
-    result = _train(data_bin, ck, "--max-epoch", "4", *PLATEAU, "--reset-lr-scheduler")
-    inner = _records(result, "train_inner")
+    result = train_tiny(data_bin, ck, "--max-epoch", "4", *PLATEAU, "--reset-lr-scheduler")
+    inner = json_records(result, "train_inner")
     assert inner[0]["num_updates"] == 22
     assert inner[0]["lr"] == 0.003
     state = load_checkpoint_file(ck / "checkpoint_last.pt")
@@ -137,8 +124,8 @@ def test_reset_lr_scheduler_keeps_the_updates_and_restarts_the_schedule(
 
 def test_reset_dataloader_starts_again_at_epoch_one(data_bin, trained, tmp_path):
     ck = _copy(trained, tmp_path)
-    result = _train(data_bin, ck, "--max-epoch", "1", *PLATEAU, "--reset-dataloader")
-    inner = _records(result, "train_inner")
+    result = train_tiny(data_bin, ck, "--max-epoch", "1", *PLATEAU, "--reset-dataloader")
+    inner = json_records(result, "train_inner")
     assert [r["epoch"] for r in inner] == [1] * 7
     assert inner[0]["num_updates"] == 22
     assert "reset: data position)" in result.stderr
@@ -152,33 +139,33 @@ def test_reset_meters_forgets_the_best_score_and_the_clock(data_bin, trained, tm
         torch.save(state, ck / "checkpoint_last.pt")
         return ck
 
-    reset = _train(data_bin, with_long_clock(tmp_path / "a"), "--max-epoch", "4", *PLATEAU,
+    reset = train_tiny(data_bin, with_long_clock(tmp_path / "a"), "--max-epoch", "4", *PLATEAU,
                    "--reset-meters")  # fmt: skip
-    valid = _records(reset, "valid")[0]
+    valid = json_records(reset, "valid")[0]
     assert valid["best_loss"] == valid["loss"]
-    assert _records(reset, "train_inner")[0]["wall"] < 1000
-    kept = _train(data_bin, with_long_clock(tmp_path / "b"), "--max-epoch", "4", *PLATEAU)
-    assert _records(kept, "train_inner")[0]["wall"] > 1000
+    assert json_records(reset, "train_inner")[0]["wall"] < 1000
+    kept = train_tiny(data_bin, with_long_clock(tmp_path / "b"), "--max-epoch", "4", *PLATEAU)
+    assert json_records(kept, "train_inner")[0]["wall"] > 1000
 
 
 def test_finetune_from_model_starts_from_its_weights_only(data_bin, trained, tmp_path):
     source = trained / "checkpoint_last.pt"
     ck = tmp_path / "ck"
     # a learning rate too small to move the weights: the first validation shows the source's
-    result = _train(
+    result = train_tiny(
         data_bin, ck, "--finetune-from-model", str(source), "--max-update", "1", "--lr", "1e-12"
     )
     assert f"fine-tuning from {source}" in result.stderr
-    assert _records(result, "train_inner")[0]["num_updates"] == 1
-    assert _records(result, "train_inner")[0]["epoch"] == 1
+    assert json_records(result, "train_inner")[0]["num_updates"] == 1
+    assert json_records(result, "train_inner")[0]["epoch"] == 1
     source_model = load_checkpoint_file(source)["model"]
     tuned_model = load_checkpoint_file(ck / "checkpoint_last.pt")["model"]
     for name, value in source_model.items():
         torch.testing.assert_close(tuned_model[name], value, rtol=0, atol=1e-9)
-    fresh = _train(data_bin, tmp_path / "fresh", "--max-update", "1", "--lr", "1e-12")
-    assert _records(fresh, "valid")[0]["loss"] > _records(result, "valid")[0]["loss"] + 0.1
+    fresh = train_tiny(data_bin, tmp_path / "fresh", "--max-update", "1", "--lr", "1e-12")
+    assert json_records(fresh, "valid")[0]["loss"] > json_records(result, "valid")[0]["loss"] + 0.1
     # launched again, it resumes its own run instead of starting over
-    again = _train(data_bin, ck, "--finetune-from-model", str(source), "--max-update", "2")
+    again = train_tiny(data_bin, ck, "--finetune-from-model", str(source), "--max-update", "2")
     assert f"resumed from {ck / 'checkpoint_last.pt'}" in again.stderr
 
 

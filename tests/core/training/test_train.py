@@ -10,26 +10,14 @@ import sys
 import pytest
 import torch
 from support import TINY_TRANSFORMER as TINY
-from support import run_seqcore
+from support import json_records, run_seqcore, train_tiny
 
 from seqcore.training.checkpoint_io import load_checkpoint_file
 
 
-def _json_lines(stdout):
-    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
-
-
-def _train(data_bin, save_dir, *extra, env=None):
-    result = run_seqcore(
-        "train", str(data_bin), *TINY, "--save-dir", str(save_dir), *extra, env=env
-    )
-    assert result.returncode == 0, result.stderr
-    return result
-
-
 def test_trains_logs_json_and_writes_fairseq_checkpoint_names(data_bin, tmp_path):
-    result = _train(data_bin, tmp_path / "ck", "--max-epoch", "3")
-    records = _json_lines(result.stdout)
+    result = train_tiny(data_bin, tmp_path / "ck", "--max-epoch", "3")
+    records = json_records(result)
     inner = [r for r in records if r["kind"] == "train_inner"]
     valid = [r for r in records if r["kind"] == "valid"]
     assert [r["num_updates"] for r in inner] == list(range(1, len(inner) + 1))
@@ -56,7 +44,7 @@ def test_trains_logs_json_and_writes_fairseq_checkpoint_names(data_bin, tmp_path
 
 def test_hooks_fire_in_the_documented_order(data_bin, tmp_path):
     log = tmp_path / "hooks.jsonl"
-    result = _train(
+    result = train_tiny(
         data_bin,
         tmp_path / "ck",
         "--max-epoch",
@@ -64,7 +52,7 @@ def test_hooks_fire_in_the_documented_order(data_bin, tmp_path):
         "--no-epoch-checkpoints",
         env={"SEQCORE_TOY_HOOK_LOG": str(log)},
     )
-    records = _json_lines(result.stdout)
+    records = json_records(result)
     ends = [r["num_updates"] for r in records if r["kind"] == "train"]
     losses = [r["loss"] for r in records if r["kind"] == "valid"]
     expected = [{"hook": "train_begin"}]
@@ -91,7 +79,7 @@ def test_sigkill_and_resume_is_bitwise_identical_to_an_uninterrupted_run(
     data_bin, tmp_path, kill_after
 ):
     common = ["--max-update", "10", "--save-interval-updates", "1", "--no-epoch-checkpoints"]
-    _train(data_bin, tmp_path / "straight", *common)
+    train_tiny(data_bin, tmp_path / "straight", *common)
     killed = run_seqcore(
         "train",
         str(data_bin),
@@ -104,7 +92,7 @@ def test_sigkill_and_resume_is_bitwise_identical_to_an_uninterrupted_run(
     assert killed.returncode == -signal.SIGKILL
     partial = load_checkpoint_file(tmp_path / "resumed" / "checkpoint_last.pt")
     assert partial["num_updates"] == kill_after
-    resumed = _train(data_bin, tmp_path / "resumed", *common)
+    resumed = train_tiny(data_bin, tmp_path / "resumed", *common)
     assert f"resumed from {tmp_path / 'resumed' / 'checkpoint_last.pt'}" in resumed.stderr
     a = _params(tmp_path / "straight" / "checkpoint_last.pt")
     b = _params(tmp_path / "resumed" / "checkpoint_last.pt")
@@ -143,7 +131,7 @@ class _Payload:
 
 def test_corrupt_last_checkpoint_is_reported_and_another_can_be_restored(data_bin, tmp_path):
     ck = tmp_path / "ck"
-    _train(data_bin, ck, "--max-epoch", "1")
+    train_tiny(data_bin, ck, "--max-epoch", "1")
     last = ck / "checkpoint_last.pt"
     last.write_bytes(last.read_bytes()[:1000])
     result = run_seqcore("train", str(data_bin), *TINY, "--save-dir", str(ck), "--max-epoch", "2")
@@ -152,7 +140,7 @@ def test_corrupt_last_checkpoint_is_reported_and_another_can_be_restored(data_bi
         f"seqcore: error: checkpoint {last} is corrupt or truncated (RuntimeError); "
         "use --restore-file to resume from another checkpoint"
     )
-    ok = _train(data_bin, ck, "--max-epoch", "2", "--restore-file", "checkpoint1.pt")
+    ok = train_tiny(data_bin, ck, "--max-epoch", "2", "--restore-file", "checkpoint1.pt")
     assert "resumed from" in ok.stderr and "checkpoint1.pt" in ok.stderr
 
 
@@ -242,7 +230,7 @@ def test_ctrl_c_stops_cleanly_without_half_written_files(data_bin, tmp_path):
 
 def test_patience_stops_after_validations_without_improvement(data_bin, tmp_path):
     # with a learning rate of 0 the validation loss never improves after the first epoch
-    result = _train(
+    result = train_tiny(
         data_bin,
         tmp_path / "ck",
         "--optimizer",
@@ -255,16 +243,16 @@ def test_patience_stops_after_validations_without_improvement(data_bin, tmp_path
         "2",
         "--no-save",
     )
-    valid = [r for r in _json_lines(result.stdout) if r["kind"] == "valid"]
+    valid = [r for r in json_records(result) if r["kind"] == "valid"]
     assert [v["epoch"] for v in valid] == [1, 2, 3]
     assert "no improvement in 2 validations (--patience)" in result.stderr
 
 
 def test_update_freq_list_applies_per_epoch(data_bin, tmp_path):
-    result = _train(
+    result = train_tiny(
         data_bin, tmp_path / "ck", "--update-freq", "1,2", "--max-epoch", "3", "--no-save"
     )
-    ends = [r["num_updates"] for r in _json_lines(result.stdout) if r["kind"] == "train"]
+    ends = [r["num_updates"] for r in json_records(result) if r["kind"] == "train"]
     batches = ends[0]
     per_epoch = [ends[0], ends[1] - ends[0], ends[2] - ends[1]]
     assert per_epoch == [batches, -(-batches // 2), -(-batches // 2)]
@@ -272,8 +260,8 @@ def test_update_freq_list_applies_per_epoch(data_bin, tmp_path):
 
 @pytest.mark.parametrize("flag", ["--bf16", "--fp16", "--amp"])
 def test_mixed_precision_trains_on_cpu(data_bin, tmp_path, flag):
-    result = _train(data_bin, tmp_path / "ck", flag, "--max-update", "3", "--no-save")
-    inner = [r for r in _json_lines(result.stdout) if r["kind"] == "train_inner"]
+    result = train_tiny(data_bin, tmp_path / "ck", flag, "--max-update", "3", "--no-save")
+    inner = [r for r in json_records(result) if r["kind"] == "train_inner"]
     assert inner[-1]["num_updates"] == 3
     assert ("loss_scale" in inner[-1]) == (flag == "--fp16")
 
@@ -290,7 +278,7 @@ def test_tensorboard_logdir(data_bin, tmp_path):
             "pip install tensorboard"
         )
     else:
-        _train(data_bin, tmp_path / "ck", *args)
+        train_tiny(data_bin, tmp_path / "ck", *args)
         assert any((tmp_path / "tb").iterdir())
 
 
@@ -323,15 +311,15 @@ def test_training_without_compile_never_loads_the_compiler(data_bin, tmp_path, o
     probe.write_text(COMPILER_PROBE)
     out = tmp_path / "seen.json"
     args = ["--max-update", "2", "--user-dir", str(probe), *optimizer]
-    _train(data_bin, tmp_path / "ck", *args, env={"PROBE_OUT": str(out)})
+    train_tiny(data_bin, tmp_path / "ck", *args, env={"PROBE_OUT": str(out)})
     assert json.loads(out.read_text()) == {"dynamo": False}
-    _train(data_bin, tmp_path / "ck", *args[:1], "3", *args[2:], env={"PROBE_OUT": str(out)})
+    train_tiny(data_bin, tmp_path / "ck", *args[:1], "3", *args[2:], env={"PROBE_OUT": str(out)})
     assert json.loads(out.read_text()) == {"dynamo": False}
 
 
 @pytest.mark.skipif(shutil.which(os.environ.get("CXX", "g++")) is None, reason="no C++ compiler")
 def test_compile_trains_without_dynamo_warnings(data_bin, tmp_path):
-    result = _train(
+    result = train_tiny(
         data_bin, tmp_path / "ck", "--max-update", "1", "--disable-validation", "--compile"
     )
     assert "torch._dynamo" not in result.stderr and "recompile" not in result.stderr

@@ -2,12 +2,9 @@
 one plain SGD update (a formula of the logged figures), --seed by repeating a run, and when
 --validate-interval(-updates) and --save-interval(-updates) validate and save (fairseq's rule)."""
 
-import json
-
 import pytest
 import torch
-from support import TINY_TRANSFORMER as TINY
-from support import run_seqcore
+from support import json_records, train_tiny
 
 from seqcore.training.checkpoint_io import load_checkpoint_file
 
@@ -37,26 +34,13 @@ def seqcore_update_end(trainer, num_updates, log):
 ONE_SGD_UPDATE = ["--optimizer", "sgd", "--lr", "1.0", "--max-update", "1", "--dropout", "0"]
 
 
-def _train(data_bin, save_dir, *extra, env=None):
-    result = run_seqcore(
-        "train", str(data_bin), *TINY, "--save-dir", str(save_dir), *extra, env=env
-    )
-    assert result.returncode == 0, result.stderr
-    return result
-
-
-def _records(result, kind):
-    lines = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
-    return [r for r in lines if r["kind"] == kind]
-
-
 def _one_update(data_bin, tmp_path, name, *extra):
     """The first update's logged figures and the L2 norm of the change it made."""
     folder = tmp_path / name
     folder.mkdir()
     probe = tmp_path / "probe.py"
     probe.write_text(PROBE)
-    result = _train(
+    result = train_tiny(
         data_bin,
         folder / "ck",
         *ONE_SGD_UPDATE,
@@ -68,7 +52,7 @@ def _one_update(data_bin, tmp_path, name, *extra):
     before = torch.load(folder / "before.pt", weights_only=True)
     after = torch.load(folder / "after.pt", weights_only=True)
     change = torch.cat([(after[n] - before[n]).flatten().double() for n in before])
-    return _records(result, "train_inner")[0], change
+    return json_records(result, "train_inner")[0], change
 
 
 def test_clip_norm_limits_the_update_to_the_given_norm(data_bin, tmp_path):
@@ -91,7 +75,7 @@ def test_sentence_avg_normalises_by_sentences_instead_of_tokens(data_bin, tmp_pa
 
 
 def _final_weights(data_bin, save_dir, *extra):
-    _train(data_bin, save_dir, "--max-update", "5", *extra)
+    train_tiny(data_bin, save_dir, "--max-update", "5", *extra)
     return load_checkpoint_file(save_dir / "checkpoint_last.pt")["model"]
 
 
@@ -151,8 +135,8 @@ def test_the_seed_decides_the_run(data_bin, tmp_path):
     ],
 )
 def test_when_validation_and_saving_run(data_bin, tmp_path, flags, validated, saved):
-    result = _train(data_bin, tmp_path / "ck", *flags)
-    assert [(r["epoch"], r["num_updates"]) for r in _records(result, "valid")] == validated
+    result = train_tiny(data_bin, tmp_path / "ck", *flags)
+    assert [(r["epoch"], r["num_updates"]) for r in json_records(result, "valid")] == validated
     prefix = f"saved checkpoint {tmp_path / 'ck'}/"
     lines = [line for line in result.stderr.splitlines() if line.startswith(prefix)]
     assert [line[len(prefix) :].split()[0] for line in lines] == saved
