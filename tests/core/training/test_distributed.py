@@ -1,5 +1,5 @@
 """Data-parallel training with torchrun on CPU (gloo): two ranks equal one process with
---update-freq 2 over the same global batches."""
+--update-freq 2 over the same global batches, and only rank 0 logs."""
 
 import os
 import subprocess
@@ -7,7 +7,7 @@ import sys
 
 import torch
 from support import TINY_TRANSFORMER as TINY
-from support import run_seqcore
+from support import json_records, run_seqcore
 
 
 def test_two_gloo_ranks_match_each_other_and_one_process_with_update_freq_2(data_bin, tmp_path):
@@ -50,6 +50,12 @@ def test_two_gloo_ranks_match_each_other_and_one_process_with_update_freq_2(data
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 process(es)" in result.stderr
+    # rank 0 speaks for both: every record and message once
+    records = json_records(result)
+    assert [r["num_updates"] for r in records if r["kind"] == "train_inner"] == [1, 2, 3, 4]
+    assert [r["kind"] for r in records if r["kind"] != "train_inner"] == ["train", "valid"]
+    assert result.stderr.count("done training") == 1
+    assert result.stderr.count("dictionary:") == 2  # source and target, once each
     single = run_seqcore(
         "train",
         *common,

@@ -56,7 +56,9 @@ class TrainingRun:
             "cuda" if cfg.common.device != "cpu" and torch.cuda.is_available() else "cpu"
         )
         self.device = pick_device(cfg.common.device, self.dist)
-        self.progress = Progress(cfg.common.log_format if self.dist.is_master else "none")
+        self.progress = Progress(cfg.common.log_format, quiet=not self.dist.is_master)
+        if not self.dist.is_master:  # as fairseq: other ranks say only what goes wrong
+            logging.getLogger("seqcore").setLevel(logging.WARNING)
         self.checkpoints = CheckpointManager(cfg.checkpoint, self.dist.is_master)
         self.writer = self._tensorboard()
         self.epoch_itr = None

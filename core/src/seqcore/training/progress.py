@@ -32,14 +32,15 @@ def _ordered(metrics: dict[str, Any]) -> list[tuple[str, Any]]:
 class Progress:
     """Writes reports in the chosen format; ``bar`` wraps an epoch's iterator for tqdm."""
 
-    def __init__(self, log_format: str | None) -> None:
+    def __init__(self, log_format: str | None, quiet: bool = False) -> None:
         if log_format is None:
             log_format = "tqdm" if sys.stderr.isatty() else "simple"
         self.format = log_format
+        self.quiet = quiet  # ranks other than 0 of a distributed run: rank 0 speaks for all
         self._bar = None
 
     def bar(self, iterable: Any, epoch: int, total: int, initial: int = 0) -> Any:
-        if self.format != "tqdm":
+        if self.format != "tqdm" or self.quiet:
             return iterable
         from tqdm import tqdm
 
@@ -67,6 +68,8 @@ class Progress:
 
     def report(self, kind: str, epoch: int, num_updates: int, metrics: dict[str, Any]) -> None:
         """``kind``: "train_inner" (every --log-interval), "train" (epoch) or "valid"."""
+        if self.quiet:
+            return
         if self.format == "tqdm" and kind == "train_inner":
             if self._bar is not None:
                 self._bar.set_postfix(
@@ -87,6 +90,8 @@ class Progress:
 
     def message(self, text: str) -> None:
         """A line for the user on stderr (stdout stays machine-readable with json)."""
+        if self.quiet:
+            return
         if self._bar is not None:
             self._bar.write(text, file=sys.stderr)
         else:
