@@ -50,8 +50,10 @@ def seqcore_update_end(trainer: Any, num_updates: int, log: dict[str, float]) ->
 def seqcore_validation_end(
     trainer: Any, epoch: int, num_updates: int, metrics: dict[str, float]
 ) -> None:
-    """Called after each validation pass (at the end of an epoch or every
-    ``--validate-interval-updates`` updates), on every rank, with the validation metrics."""
+    """Called after each validation pass, on every rank, with the validation metrics: at the end
+    of every ``--validate-interval`` epochs, every ``--validate-interval-updates`` updates, before
+    every mid-epoch save (``--save-interval-updates``) and when training stops; once where these
+    coincide."""
 
 
 @hookspec
