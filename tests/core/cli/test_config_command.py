@@ -173,3 +173,19 @@ def test_fairseq_overview_user_dir_architecture_on_top_of_another(tmp_path):
     cfg = _config(*base)
     assert cfg["arch"] == "my_toy" and cfg["embed_dim"] == 1024 and cfg["dropout"] == 0.3
     assert _config(*base, "--embed-dim", "16")["embed_dim"] == 16
+
+
+def test_an_option_given_alone_takes_its_fairseq_constant():
+    """fairseq's optional-value flags: `--eval-bleu-remove-bpe` alone is "@@ " (and
+    `seqcore generate --remove-bpe` alone is subword_nmt); the flag does not swallow the next
+    option as its value."""
+    alone = _config(*TOY, "--eval-bleu", "--eval-bleu-remove-bpe", "--lr", "0.5")
+    assert alone["eval_bleu_remove_bpe"] == "@@ " and alone["lr"] == [0.5]
+    last = _config(*TOY, "--eval-bleu", "--eval-bleu-remove-bpe")
+    assert last["eval_bleu_remove_bpe"] == "@@ "
+    named = _config(*TOY, "--eval-bleu", "--eval-bleu-remove-bpe", "sentencepiece")
+    assert named["eval_bleu_remove_bpe"] == "sentencepiece"
+    unset = _config(*TOY)
+    assert unset.get("eval_bleu_remove_bpe") is None
+    result = run_seqcore("config", *TOY, "--help")
+    assert "[alone: '@@ ']" in " ".join(result.stdout.split())

@@ -136,3 +136,18 @@ def test_remove_bpe_sentencepiece_decodes_h_lines(spm_data, spm_model):
     )
     for i in plain["H"]:
         assert no_bpe["D"][i] == plain["H"][i]  # pieces left as they are
+
+
+def test_remove_bpe_alone_is_subword_nmt_as_in_fairseq(copy_data, copy_model):
+    """`--remove-bpe` given alone (a common fairseq command line) means subword_nmt and leaves
+    the option after it alone."""
+
+    def lines(result):
+        return [x for x in result.stdout.splitlines() if not x.startswith("Translated ")]
+
+    alone = _generate(copy_data, "--path", str(copy_model), "--remove-bpe", "--beam", "4")
+    named = _generate(
+        copy_data, "--path", str(copy_model), "--remove-bpe", "subword_nmt", "--beam", "4"
+    )
+    assert lines(alone) == lines(named)
+    assert alone.stdout.splitlines()[-1].startswith("Generate test with beam=4: BLEU = ")

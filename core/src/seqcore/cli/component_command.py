@@ -153,10 +153,17 @@ class ComponentCommand(click.Command):
         dashed = option.name.replace("_", "-")
         if is_bool(option.type):
             return click.Option([f"--{dashed}/--no-{dashed}"], default=None, help=help_text)
+        if option.flag_value is not None:
+            value = option.flag_value
+            if isinstance(value, str) and value != value.strip():
+                value = repr(value)  # quoted where its spaces matter ("@@ ")
+            help_text += f"  [alone: {_show(value)}]"
         return click.Option(
             [option.flag] + ([option.short] if option.short else []),
             type=FieldType(option.type),
             default=None,
+            is_flag=False,
+            flag_value=option.flag_value,
             metavar=describe(option.type)
             if choices_of(option.type)
             else describe(option.type).upper(),

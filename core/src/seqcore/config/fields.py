@@ -43,6 +43,8 @@ class Option:
     defaults: dict[str, Any]  # component role -> its default (absent: required)
     positional: bool = False
     short: str | None = None  # a one-letter alias ("-s"), from the field's metadata
+    # the value of the flag given alone (fairseq's argparse_const: `--remove-bpe` = subword_nmt)
+    flag_value: Any = None
 
     @property
     def flag(self) -> str:
@@ -103,6 +105,7 @@ def collect_options(components: list[Component], reserved: set[str] = frozenset(
                     {},
                     bool(field.metadata.get("positional", False)),
                     field.metadata.get("short"),
+                    field.metadata.get("flag_value"),
                 )
             elif option.type != tp:
                 other = option.owners[0]

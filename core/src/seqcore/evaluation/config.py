@@ -100,7 +100,8 @@ class TextOutputConfig(InferenceConfig):
         default=None,
         metadata={
             "help": "undo a subword segmentation in S-/T-/H- lines (fairseq's --post-process): "
-            "sentencepiece, subword_nmt ('@@ '), wordpiece, letter, ... ; default: none"
+            "sentencepiece, subword_nmt ('@@ '), wordpiece, letter, ... ; default: none",
+            "flag_value": "subword_nmt",
         },
     )
     bpe: Literal["auto", "sentencepiece", "none"] = field(

@@ -79,7 +79,10 @@ class TranslationConfig:
     )
     eval_bleu_remove_bpe: str | None = field(
         default=None,
-        metadata={"help": "undo a subword segmentation before BLEU ('@@ ', sentencepiece, ...)"},
+        metadata={
+            "help": "undo a subword segmentation before BLEU ('@@ ', sentencepiece, ...)",
+            "flag_value": "@@ ",
+        },
     )
     eval_tokenized_bleu: bool = field(
         default=False, metadata={"help": "BLEU on the tokens as they are (no 13a tokenization)"}
