@@ -25,13 +25,14 @@ from seqcore.checkpoint_utils import dictionary_fingerprints
 from seqcore.errors import CheckpointError, ConfigError
 from seqcore.loader import plugin_manager
 from seqcore.registry import TASKS
-from seqcore.training import distributed
+from seqcore.training import distributed, schedule
 from seqcore.training.batches import grouped, min_positions
 from seqcore.training.checkpoint_io import load_checkpoint_file
 from seqcore.training.checkpoints import CheckpointManager
 from seqcore.training.meters import IntervalMeter
 from seqcore.training.progress import Progress
 from seqcore.training.rng import rng_state, set_rng_state
+from seqcore.training.tensorboard import TensorboardLog
 from seqcore.training.trainer import Trainer
 
 log = logging.getLogger("seqcore.train")
@@ -60,23 +61,12 @@ class TrainingRun:
         if not self.dist.is_master:  # as fairseq: other ranks say only what goes wrong
             logging.getLogger("seqcore").setLevel(logging.WARNING)
         self.checkpoints = CheckpointManager(cfg.checkpoint, self.dist.is_master)
-        self.writer = self._tensorboard()
+        logdir = cfg.common.tensorboard_logdir if self.dist.is_master else None
+        self.tensorboard = TensorboardLog(logdir)
         self.epoch_itr = None
         self.patience_left = cfg.checkpoint.patience
         self.start_time = time.perf_counter()
         self.stop_reason = ""
-
-    def _tensorboard(self) -> Any:
-        logdir = self.cfg.common.tensorboard_logdir
-        if not logdir or not self.dist.is_master:
-            return None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise ConfigError(
-                "--tensorboard-logdir needs the tensorboard package: pip install tensorboard"
-            ) from None
-        return SummaryWriter(logdir)
 
     # -- setup ---------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -174,8 +164,7 @@ class TrainingRun:
                 break
         self.progress.close_bar()
         self.hooks.seqcore_train_end(trainer=self.trainer)
-        if self.writer is not None:
-            self.writer.close()
+        self.tensorboard.close()
         wall = time.perf_counter() - self.start_time
         self.progress.message(
             f"done training in {wall:.1f} s ({self.stop_reason}); "
@@ -193,15 +182,12 @@ class TrainingRun:
         }
 
     def _should_continue(self) -> bool:
-        opt = self.cfg.optimization
-        epoch = self.epoch_itr.next_epoch_idx
-        if opt.max_epoch > 0 and epoch > opt.max_epoch:
-            self.stop_reason = f"--max-epoch {opt.max_epoch} reached"
-            return False
-        if opt.max_update > 0 and self.trainer.num_updates >= opt.max_update:
-            self.stop_reason = f"--max-update {opt.max_update} reached"
-            return False
-        return True
+        reason = schedule.epoch_limit(
+            self.cfg, self.epoch_itr.next_epoch_idx, self.trainer.num_updates
+        )
+        if reason:
+            self.stop_reason = reason
+        return reason is None
 
     def train_epoch(self) -> tuple[bool, dict[str, Any]]:
         cfg = self.cfg
@@ -228,7 +214,7 @@ class TrainingRun:
             if n % cfg.common.log_interval == 0:
                 metrics = self._metrics(interval)
                 self.progress.report("train_inner", epoch, n, metrics)
-                self._tensorboard_write("train_inner", metrics, n)
+                self.tensorboard.write("train_inner", metrics, n)
                 interval.reset()
             stopping = self._stop_for_updates()
             if stopping or self.epoch_itr.end_of_epoch():
@@ -239,7 +225,7 @@ class TrainingRun:
         self.progress.close_bar()
         metrics = self._metrics(whole)
         self.progress.report("train", epoch, self.trainer.num_updates, metrics)
-        self._tensorboard_write("train", metrics, self.trainer.num_updates)
+        self.tensorboard.write("train", metrics, self.trainer.num_updates)
         if out_of_patience:
             return True, valid_metrics
         end = self.epoch_itr.end_of_epoch()
@@ -251,45 +237,27 @@ class TrainingRun:
     def _validate_and_save(
         self, epoch: int, end_of_epoch: bool, stopping: bool
     ) -> tuple[dict[str, Any], bool]:
-        """After an update, validate and save as fairseq does: at the epoch and update
-        intervals, at every mid-epoch save (so that checkpoint_best can follow it), and when
-        training stops; once, also where intervals coincide. Returns the validation metrics
-        and whether to stop (``stopping``, --patience ran out, or --stop-min-lr reached).
+        """After an update, validate and save as :func:`schedule.due_after_update` says.
+        Returns the validation metrics and whether to stop (``stopping``, --patience ran out,
+        or --stop-min-lr reached).
 
         At the end of an epoch the learning rate takes its per-epoch step (with the validation
         metric) before the checkpoint is written: a run resumed from it goes on from there."""
         cfg = self.cfg
-        n = self.trainer.num_updates
-
-        def due(interval: int) -> bool:
-            return interval > 0 and n > 0 and n % interval == 0
-
-        epoch_save = end_of_epoch and (
-            epoch % cfg.checkpoint.save_interval == 0 or self._last_epoch(epoch)
+        due = schedule.due_after_update(
+            cfg, epoch, self.trainer.num_updates, end_of_epoch, stopping
         )
-        do_save = stopping or epoch_save or due(cfg.checkpoint.save_interval_updates)
-        do_validate = (
-            stopping
-            or due(cfg.dataset.validate_interval_updates)
-            or (do_save and not end_of_epoch)
-            or (end_of_epoch and epoch % cfg.dataset.validate_interval == 0)
-        )
-        valid_metrics = self.validate(epoch) if do_validate else {}
+        valid_metrics = self.validate(epoch) if due.validate else {}
         min_lr_reached = False
         if end_of_epoch and not stopping:
             metric = valid_metrics.get(cfg.checkpoint.best_checkpoint_metric)
-            lr = self.trainer.lr_scheduler.step(epoch, metric)
-            if cfg.optimization.stop_min_lr >= 0 and lr <= cfg.optimization.stop_min_lr:
-                self.stop_reason = f"learning rate {lr:.3g} reached --stop-min-lr"
-                min_lr_reached = True
+            reason = schedule.lr_limit(cfg, self.trainer.lr_scheduler.step(epoch, metric))
+            if reason:
+                self.stop_reason, min_lr_reached = reason, True
         out_of_patience = self._out_of_patience(valid_metrics)
-        if do_save or out_of_patience:
+        if due.save or out_of_patience:
             self.save(epoch, end_of_epoch=end_of_epoch, valid_metrics=valid_metrics)
         return valid_metrics, stopping or out_of_patience or min_lr_reached
-
-    def _last_epoch(self, epoch: int) -> bool:
-        m = self.cfg.optimization.max_epoch
-        return m > 0 and epoch >= m
 
     def _next_data_shard(self) -> None:
         """Colon-separated data folders: each epoch reads the next one."""
@@ -300,15 +268,12 @@ class TrainingRun:
             self.epoch_itr.load_state_dict(state)
 
     def _stop_for_updates(self) -> bool:
-        opt = self.cfg.optimization
-        if opt.max_update > 0 and self.trainer.num_updates >= opt.max_update:
-            self.stop_reason = f"--max-update {opt.max_update} reached"
-            return True
-        lr = self.trainer.get_lr()
-        if opt.stop_min_lr >= 0 and lr <= opt.stop_min_lr:
-            self.stop_reason = f"learning rate {lr:.3g} reached --stop-min-lr"
-            return True
-        return False
+        reason = schedule.update_limit(self.cfg, self.trainer.num_updates) or schedule.lr_limit(
+            self.cfg, self.trainer.get_lr()
+        )
+        if reason:
+            self.stop_reason = reason
+        return reason is not None
 
     def _out_of_patience(self, valid_metrics: dict[str, Any]) -> bool:
         patience = self.cfg.checkpoint.patience
@@ -335,13 +300,6 @@ class TrainingRun:
         """The figures of logging outputs: the task's (which asks its criterion, then may add
         its own, as --eval-bleu's bleu)."""
         return dict(self.task.reduce_metrics(logs, self.trainer.criterion))
-
-    def _tensorboard_write(self, tag: str, metrics: dict[str, Any], step: int) -> None:
-        if self.writer is None:
-            return
-        for key, value in metrics.items():
-            if isinstance(value, (int, float)):
-                self.writer.add_scalar(f"{tag}/{key}", value, step)
 
     # -- validation and checkpoints ------------------------------------------------------------
     def validate(self, epoch: int) -> dict[str, Any]:
@@ -390,7 +348,7 @@ class TrainingRun:
                 self.trainer.num_updates,
                 {("valid_" + k if split != "valid" else k): v for k, v in metrics.items()},
             )
-            self._tensorboard_write(split, metrics, self.trainer.num_updates)
+            self.tensorboard.write(split, metrics, self.trainer.num_updates)
         self.hooks.seqcore_validation_end(
             trainer=self.trainer,
             epoch=epoch,
