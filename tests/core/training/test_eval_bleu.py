@@ -1,11 +1,10 @@
 """seqcore train --eval-bleu: the validation's BLEU is what `seqcore generate` reports for the
 same checkpoint and search, and it can pick checkpoint_best."""
 
-import json
 import re
 
 from support import TINY_TRANSFORMER as TINY
-from support import run_seqcore
+from support import json_records, run_seqcore, train_tiny
 
 from seqcore.training.checkpoint_io import load_checkpoint_file
 
@@ -22,13 +21,8 @@ EVAL_BLEU = [
 
 def test_validation_bleu_is_generates_bleu_and_picks_the_best(data_bin, tmp_path):
     ck = tmp_path / "ck"
-    result = run_seqcore(
-        "train", str(data_bin), *TINY, "--lr", "0.01", "--save-dir", str(ck), "--max-epoch", "12",
-        *EVAL_BLEU,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    lines = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
-    valid = [r for r in lines if r["kind"] == "valid"]
+    result = train_tiny(data_bin, ck, "--lr", "0.01", "--max-epoch", "12", *EVAL_BLEU)
+    valid = json_records(result, "valid")
     assert len(valid) == 12
     scores = [r["bleu"] for r in valid]
     assert max(scores) > 5  # the reversal is being learnt
