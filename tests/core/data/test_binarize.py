@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from seqcore.data import binarize, vectorized_tokens
+from seqcore.data import binarize, text_lines, vectorized_tokens
 from seqcore.data.dictionary import Dictionary
 from seqcore.data.indexed_dataset import MMapIndexedDataset
 from seqcore.errors import DataError
@@ -21,7 +21,7 @@ VOCAB = ["a", "b", "ab", "é", "日本", "x" * 7, "y" * 8, "z" * 9, "q" * 16, "w
 @pytest.fixture
 def small_ranges(monkeypatch):
     """Tiny blocks and ranges, so that small files exercise the splitting and the workers."""
-    monkeypatch.setattr(binarize, "BLOCK_SIZE", 7)
+    monkeypatch.setattr(text_lines, "BLOCK_SIZE", 7)
     monkeypatch.setattr(binarize, "MIN_RANGE_BYTES", 1)
 
 
@@ -96,10 +96,10 @@ def test_read_blocks_splits_lines_as_python_text_files(tmp_path):
         expected = [line.rstrip("\n") for line in f]
     for size in range(1, 12):
         with open(path, "rb") as f:
-            blocks = list(binarize.read_blocks(f, 0, len(raw), block_size=size))
+            blocks = list(text_lines.read_blocks(f, 0, len(raw), block_size=size))
         assert all(b.endswith(b"\n") for b in blocks)
         assert b"".join(blocks).decode().split("\n")[:-1] == expected
-    assert binarize.count_lines(str(path)) == len(expected)
+    assert text_lines.count_lines(str(path)) == len(expected)
 
 
 def test_line_ranges_start_at_lines_and_cover_the_file(tmp_path):
@@ -108,7 +108,7 @@ def test_line_ranges_start_at_lines_and_cover_the_file(tmp_path):
     path.write_text(text)
     size = len(text.encode())
     for n in (1, 2, 3, 7, 50, 500):
-        ranges = binarize.line_ranges(str(path), n)
+        ranges = text_lines.line_ranges(str(path), n)
         assert ranges[0][0] == 0 and ranges[-1][1] == size and len(ranges) <= n
         for (_, e0), (s1, _) in zip(ranges, ranges[1:]):
             assert e0 == s1 and text.encode()[s1 - 1 : s1] == b"\n"

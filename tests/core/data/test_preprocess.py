@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from seqcore.cli.preprocess import preprocess
-from seqcore.data import binarize
+from seqcore.data import binarize, text_lines
 from seqcore.data.dictionary import Dictionary
 from seqcore.data.indexed_dataset import MMapIndexedDataset
 from seqcore.errors import ConfigError, DataError, SeqcoreError
@@ -92,7 +92,7 @@ def corpus(tmp_path):
 
 @pytest.fixture
 def small_ranges(monkeypatch):
-    monkeypatch.setattr(binarize, "BLOCK_SIZE", 64)
+    monkeypatch.setattr(text_lines, "BLOCK_SIZE", 64)
     monkeypatch.setattr(binarize, "MIN_RANGE_BYTES", 1)
 
 

@@ -24,7 +24,7 @@ import click
 from seqcore.cli.component_command import ComponentCommand
 from seqcore.config.fields import Component
 from seqcore.config.resolve import ResolvedConfig
-from seqcore.data import binarize, sentencepiece_bpe
+from seqcore.data import binarize, sentencepiece_bpe, text_lines
 from seqcore.data.dictionary import Dictionary
 from seqcore.errors import ConfigError, DataError
 
@@ -156,7 +156,7 @@ def _check_readable(path: str, flag: str) -> None:
 
 
 def _check_same_lines(src_path: str, tgt_path: str) -> None:
-    n_src, n_tgt = binarize.count_lines(src_path), binarize.count_lines(tgt_path)
+    n_src, n_tgt = text_lines.count_lines(src_path), text_lines.count_lines(tgt_path)
     if n_src != n_tgt:
         raise DataError(f"{src_path} has {n_src} lines but {tgt_path} has {n_tgt}")
 
@@ -186,7 +186,7 @@ def _apply_sentencepiece(
     """Train one model on the raw train text of all sides; segment every input with it."""
     train_files = sorted({inputs["train", lang] for lang in langs})
     for path in train_files:
-        binarize.check_utf8(path)
+        text_lines.check_utf8(path)
     prefix = os.path.join(staging, sentencepiece_bpe.MODEL_NAME)
     sentencepiece_bpe.train(train_files, prefix, opts.bpe_vocab_size, num_threads=opts.workers)
     segmented_dir = tempfile.mkdtemp(prefix=".segmented-", dir=staging)

@@ -11,7 +11,7 @@ import os
 import re
 from typing import Any
 
-from seqcore.data.binarize import LineError, decode_block, open_input, read_blocks
+from seqcore.data.text_lines import LineError, decode_block, open_input, read_blocks
 from seqcore.errors import ConfigError, DataError
 
 MODEL_NAME = "sentencepiece"  # <destdir>/sentencepiece.model and .vocab
