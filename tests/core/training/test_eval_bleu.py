@@ -47,7 +47,7 @@ def test_a_metric_the_validation_does_not_report(data_bin, tmp_path):
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
         "seqcore: error: --best-checkpoint-metric bleu: the validation reports no such metric "
-        "(it reports loss, nll_loss, nsentences, ntokens, ppl, sample_size); add --eval-bleu to "
-        "compute BLEU"
+        "(it reports bsz, loss, nll_loss, nsentences, ntokens, ppl, sample_size, wpb, wps); add "
+        "--eval-bleu to compute BLEU"
     )
     assert not list(ck.glob("*.pt"))

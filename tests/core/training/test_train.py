@@ -42,6 +42,21 @@ def test_trains_logs_json_and_writes_fairseq_checkpoint_names(data_bin, tmp_path
     assert "checkpoints in" in result.stderr
 
 
+def test_validation_reports_throughput_and_the_best_last(data_bin, tmp_path):
+    from seqcore.data.indexed_dataset import MMapIndexedDataset
+
+    targets = MMapIndexedDataset(str(data_bin / "valid.src-tgt.tgt"))
+    one_batch = ["--max-epoch", "1", "--max-tokens-valid", "4096", "--batch-size-valid", "64"]
+    (valid,) = json_records(train_tiny(data_bin, tmp_path / "ck", *one_batch), "valid")
+    assert valid["wpb"] == int(targets.sizes.sum())  # fairseq: tokens and sentences per batch
+    assert valid["bsz"] == len(targets)
+    assert valid["wps"] > 0
+    simple = train_tiny(data_bin, tmp_path / "ck2", *one_batch, "--log-format", "simple")
+    (line,) = [ln for ln in simple.stdout.splitlines() if ln.startswith("valid |")]
+    fields = [f.split()[0] for f in line.split(" | ")[3:]]
+    assert fields == ["loss", "nll_loss", "ppl", "wps", "wpb", "bsz", "best_loss"]
+
+
 def test_hooks_fire_in_the_documented_order(data_bin, tmp_path):
     log = tmp_path / "hooks.jsonl"
     result = train_tiny(

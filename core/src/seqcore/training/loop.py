@@ -29,7 +29,7 @@ from seqcore.training import distributed, schedule
 from seqcore.training.batches import grouped, min_positions
 from seqcore.training.checkpoint_io import load_checkpoint_file
 from seqcore.training.checkpoints import CheckpointManager
-from seqcore.training.meters import IntervalMeter
+from seqcore.training.meters import IntervalMeter, validation_throughput
 from seqcore.training.progress import Progress
 from seqcore.training.rng import rng_state, set_rng_state
 from seqcore.training.tensorboard import TensorboardLog
@@ -323,9 +323,13 @@ class TrainingRun:
                 num_workers=0,
                 epoch=1,
             ).next_epoch_itr(shuffle=False)
+            start = time.perf_counter()
             logs = [lg for s in itr if (lg := self.trainer.valid_step(s)) is not None]
+            batches = distributed.all_reduce_sum(float(len(logs)), self.dist)
             logs = distributed.all_reduce_logs(logs, self.dist)
             metrics = self._reduce_metrics(logs)
+            if metrics:
+                metrics.update(validation_throughput(logs, batches, time.perf_counter() - start))
             key = cfg.checkpoint.best_checkpoint_metric
             if metrics and key not in metrics:
                 raise ConfigError(

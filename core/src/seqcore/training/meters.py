@@ -41,3 +41,19 @@ class IntervalMeter:
         if loss_scale is not None:
             metrics["loss_scale"] = loss_scale
         return metrics
+
+
+def validation_throughput(
+    logs: list[dict[str, Any]], batches: float, seconds: float
+) -> dict[str, float]:
+    """wps, wpb and bsz of a validation pass, as fairseq's valid line shows them: target tokens
+    per second, and tokens and sentences per batch (``logs`` summed over ranks, ``batches``
+    counted over ranks)."""
+    ntokens = sum(float(log.get("ntokens", 0)) for log in logs)
+    nsentences = sum(float(log.get("nsentences", 0)) for log in logs)
+    batches = max(batches, 1.0)
+    return {
+        "wps": ntokens / max(seconds, 1e-9),
+        "wpb": ntokens / batches,
+        "bsz": nsentences / batches,
+    }

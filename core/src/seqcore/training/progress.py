@@ -25,7 +25,14 @@ def _fmt(key: str, value: Any) -> str:
 
 
 def _ordered(metrics: dict[str, Any]) -> list[tuple[str, Any]]:
-    keys = [k for k in _ORDER if k in metrics] + sorted(k for k in metrics if k not in _ORDER)
+    """fairseq's order: the loss figures, throughput, lr and gnorm, then the others (a task's
+    own, as bleu) by name, and the best-so-far figures last."""
+    others = sorted(k for k in metrics if k not in _ORDER)
+    keys = (
+        [k for k in _ORDER if k in metrics]
+        + [k for k in others if not k.startswith("best_")]
+        + [k for k in others if k.startswith("best_")]
+    )
     return [(k, metrics[k]) for k in keys if k not in ("ntokens", "nsentences", "sample_size")]
 
 
