@@ -16,7 +16,7 @@ CONSTRAINTS = ["-c", str(ROOT / "constraints.txt")]
 # Every distribution in the repository, installed together so that pip takes the local `seqcore`
 # (an unrelated project of that name exists on PyPI).
 DISTRIBUTIONS = [
-    "./core[sentencepiece]",
+    "./core[sentencepiece,moses]",
     "./plugins/transformer",
     "./plugins/lstm",
     "./plugins/adam",

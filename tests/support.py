@@ -52,12 +52,19 @@ def fake_distribution(
     return {"PYTHONPATH": os.pathsep.join([str(site)] + ([existing] if existing else []))}
 
 
-def write_parallel_text(folder: Path, n_train: int = 64, n_valid: int = 16, seed: int = 0) -> Path:
-    """A reversal task in plain text: ``train.src``/``train.tgt``, ``valid.src``/``valid.tgt``."""
+def write_parallel_text(
+    folder: Path,
+    n_train: int = 64,
+    n_valid: int = 16,
+    seed: int = 0,
+    words: list[str] | None = None,
+) -> Path:
+    """A reversal task in plain text: ``train.src``/``train.tgt``, ``valid.src``/``valid.tgt``
+    (over ``words``, by default w0 ... w11)."""
     import random
 
     rng = random.Random(seed)
-    words = [f"w{i}" for i in range(12)]
+    words = words or [f"w{i}" for i in range(12)]
     folder.mkdir(parents=True, exist_ok=True)
     for split, n in [("train", n_train), ("valid", n_valid)]:
         src_lines, tgt_lines = [], []

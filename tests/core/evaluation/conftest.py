@@ -5,7 +5,9 @@
 - ``lm_data`` / ``lm_model``: a language-modeling folder (dict.txt, <split>.bin/.idx) and a tiny
   transformer_lm trained a few updates on it;
 - ``spm_data`` / ``spm_model``: a folder made by ``seqcore preprocess --bpe sentencepiece`` and a
-  model trained a few updates on it.
+  model trained a few updates on it;
+- ``moses_data`` / ``moses_model``: the copy task over Moses-tokenized words (``&apos;s``,
+  ``@-@``, ...) and a model trained until it copies.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 from core.evaluation.helpers import (
     COPY_MODEL,
+    MOSES_WORDS,
     TINY_LM,
     binarize,
     copy_splits,
@@ -88,3 +91,14 @@ def spm_data(tmp_path_factory):
 def spm_model(spm_data, tmp_path_factory):
     data, _ = spm_data
     return train(data, tmp_path_factory.mktemp("spm-model"), *COPY_MODEL, "--max-update", "10")
+
+
+@pytest.fixture(scope="session")
+def moses_data(tmp_path_factory) -> Path:
+    return binarize(tmp_path_factory.mktemp("moses") / "data-bin", copy_splits(words=MOSES_WORDS))
+
+
+@pytest.fixture(scope="session")
+def moses_model(moses_data, tmp_path_factory) -> Path:
+    save_dir = tmp_path_factory.mktemp("moses-model")
+    return train(moses_data, save_dir, *COPY_MODEL, "--max-update", "150")

@@ -32,8 +32,16 @@ TINY_LM = [
 ]  # fmt: skip
 
 
-def random_sentences(n: int, rng: random.Random, low: int = 2, high: int = 6) -> list[str]:
-    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(low, high))) for _ in range(n)]
+# Moses-tokenized words: Moses's detokenizer joins, unescapes and undoes dash splits in them
+MOSES_WORDS = [
+    "it", "&apos;s", "well", "@-@", "known", ",", ".", "&amp;", "(", ")", "don", "&apos;t",
+]  # fmt: skip
+
+
+def random_sentences(
+    n: int, rng: random.Random, low: int = 2, high: int = 6, words: list[str] = WORDS
+) -> list[str]:
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(low, high))) for _ in range(n)]
 
 
 def binarize(
@@ -64,11 +72,13 @@ def binarize(
     return dest
 
 
-def copy_splits(seed: int = 0, n_train: int = 400) -> dict[str, dict[str, list[str]]]:
+def copy_splits(
+    seed: int = 0, n_train: int = 400, words: list[str] = WORDS
+) -> dict[str, dict[str, list[str]]]:
     rng = random.Random(seed)
     splits = {}
     for split, n in [("train", n_train), ("valid", 16), ("test", 40)]:
-        lines = random_sentences(n, rng)
+        lines = random_sentences(n, rng, words=words)
         splits[split] = {"src": lines, "tgt": list(lines)}
     return splits
 

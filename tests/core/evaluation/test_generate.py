@@ -1,4 +1,5 @@
-"""`seqcore generate`: fairseq's output lines, BLEU, ensembles, --results-path, sentencepiece."""
+"""`seqcore generate`: fairseq's output lines, BLEU, ensembles, --results-path, sentencepiece,
+--tokenizer moses."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import math
 import re
 import statistics
 
+import pytest
 import sacrebleu
 from core.evaluation.helpers import (
+    MOSES_WORDS,
     copy_splits,
     fairseq_format,
     parse_generation,
@@ -151,3 +154,37 @@ def test_remove_bpe_alone_is_subword_nmt_as_in_fairseq(copy_data, copy_model):
     )
     assert lines(alone) == lines(named)
     assert alone.stdout.splitlines()[-1].startswith("Generate test with beam=4: BLEU = ")
+
+
+def test_tokenizer_moses_detokenizes_lines_and_scores_detokenized_text(moses_data, moses_model):
+    sacremoses = pytest.importorskip("sacremoses")
+    detok = sacremoses.MosesDetokenizer(lang="en")
+    test = copy_splits(words=MOSES_WORDS)["test"]
+    result = _generate(moses_data, "--path", str(moses_model), "--tokenizer", "moses")
+    rows = parse_generation(result.stdout)
+    ids = sorted(rows["T"])
+    assert ids == list(range(len(test["tgt"])))
+    for i in ids:
+        assert rows["S"][i] == detok.detokenize(test["src"][i].split())
+        assert rows["T"][i] == detok.detokenize(test["tgt"][i].split())
+        score, tokens = rows["H"][i]
+        assert rows["D"][i] == (score, detok.detokenize(tokens.split()))
+    changed = [i for i in ids if rows["T"][i] != test["tgt"][i]]
+    assert len(changed) > len(ids) // 2  # the data exercises the detokenizer
+    expected = sacrebleu.corpus_bleu([rows["D"][i][1] for i in ids], [[rows["T"][i] for i in ids]])
+    assert result.stdout.splitlines()[-1] == f"Generate test with beam=5: {expected.format()}"
+    assert expected.score > 90
+
+
+def test_tokenizer_moses_without_sacremoses_is_a_one_line_error(moses_data, moses_model, tmp_path):
+    blocker = tmp_path / "sacremoses.py"
+    blocker.write_text("raise ImportError('not installed')\n")
+    result = run_seqcore(
+        "generate", str(moses_data), "--path", str(moses_model), "--tokenizer", "moses",
+        env={"PYTHONPATH": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "seqcore: error: --tokenizer moses needs the sacremoses package: pip install sacremoses "
+        '(or pip install "seqcore[moses]")'
+    )

@@ -132,3 +132,20 @@ def test_sentencepiece_folder_segments_raw_input(spm_data, spm_model):
         assert rows["S"][i] == " ".join(processor.encode(line, out_type=str))
         score, pieces = rows["H"][i]
         assert rows["D"][i] == (score, pieces.replace(" ", "").replace("\u2581", " ").strip())
+
+
+def test_tokenizer_moses_tokenizes_raw_input_and_detokenizes_the_answer(moses_data, moses_model):
+    sacremoses = pytest.importorskip("sacremoses")
+    tokenizer = sacremoses.MosesTokenizer(lang="en")
+    raw = ["it's well-known.", "(don't)", "well & known,"]  # at most 6 tokens, as trained
+    result = run_seqcore(
+        "interactive", str(moses_data), "--path", str(moses_model), "--tokenizer", "moses",
+        input="\n".join(raw) + "\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = parse_generation(result.stdout)
+    for i, line in enumerate(raw):
+        tokens = tokenizer.tokenize(line, aggressive_dash_splits=True, return_str=True)
+        assert rows["S"][i] == tokens
+        assert rows["H"][i][1] == tokens  # the model copies its Moses tokens
+        assert rows["D"][i][1] == line  # and the answer reads as the input did

@@ -1,5 +1,5 @@
 """--eval-bleu's pieces: per-batch statistics summed into the corpus BLEU that sacrebleu gives
-for all sentences at once, and fairseq's --eval-bleu-args names."""
+for all sentences at once, fairseq's --eval-bleu-args names and --eval-bleu-detok(-args)."""
 
 import random
 
@@ -7,7 +7,13 @@ import pytest
 import sacrebleu
 
 from seqcore.errors import ConfigError
-from seqcore.tasks.validation_bleu import bleu_statistics, corpus_bleu, generation_args
+from seqcore.tasks.validation_bleu import (
+    bleu_statistics,
+    corpus_bleu,
+    detokenizer,
+    detokenizer_args,
+    generation_args,
+)
 
 
 def _sentences(rng, n):
@@ -56,3 +62,36 @@ def test_generation_args_errors(text, message):
     with pytest.raises(ConfigError) as e:
         generation_args(text)
     assert str(e.value).startswith(message)
+
+
+def test_space_detokenizes_nothing_and_moses_uses_english_rules_unless_told():
+    assert detokenizer("space", '{"target_lang": "fr"}') is None
+    pytest.importorskip("sacremoses")
+    # English rules join "it 's"; French ones join "l' homme" instead
+    assert detokenizer("moses", "{}").decode("it &apos;s l&apos; homme") == "it's l' homme"
+    given = detokenizer("moses", '{"target_lang": "fr", "moses_no_escape": true}')
+    assert given.decode("l&apos; homme") == "l'homme"
+    assert given.encode("a & b") == "a & b"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            '{"moses_target_lang": "de"}',
+            "--eval-bleu-detok-args: unknown option 'moses_target_lang'; known: "
+            "moses_no_dash_splits, moses_no_escape, source_lang, target_lang",
+        ),
+        (
+            '{"moses_no_escape": "yes"}',
+            "--eval-bleu-detok-args: 'moses_no_escape' must be a bool, not 'yes'",
+        ),
+        ('{"target_lang": 1}', "--eval-bleu-detok-args: 'target_lang' must be a str, not 1"),
+        ("de", "--eval-bleu-detok-args 'de' is not a JSON object (Expecting value)"),
+        ('["de"]', "--eval-bleu-detok-args '[\"de\"]' is not a JSON object"),
+    ],
+)
+def test_detokenizer_args_errors(text, message):
+    with pytest.raises(ConfigError) as e:
+        detokenizer_args(text)
+    assert str(e.value) == message

@@ -1,10 +1,18 @@
 """seqcore train --eval-bleu: the validation's BLEU is what `seqcore generate` reports for the
-same checkpoint and search, and it can pick checkpoint_best."""
+same checkpoint and search (with --eval-bleu-detok moses, generate's --tokenizer moses), and it
+can pick checkpoint_best."""
 
 import re
 
+import pytest
 from support import TINY_TRANSFORMER as TINY
-from support import json_records, run_seqcore, train_tiny
+from support import (
+    binarize_parallel,
+    json_records,
+    run_seqcore,
+    train_tiny,
+    write_parallel_text,
+)
 
 from seqcore.training.checkpoint_io import load_checkpoint_file
 
@@ -51,3 +59,33 @@ def test_a_metric_the_validation_does_not_report(data_bin, tmp_path):
         "--eval-bleu to compute BLEU"
     )
     assert not list(ck.glob("*.pt"))
+
+
+MOSES_WORDS = ["it", "&apos;s", "well", "@-@", "known", ",", ".", "&amp;", "(", ")", "don", "a"]
+
+
+def test_moses_detokenized_validation_bleu_is_generates_with_tokenizer_moses(tmp_path):
+    sacrebleu = pytest.importorskip("sacrebleu")
+    pytest.importorskip("sacremoses")
+    text = write_parallel_text(tmp_path / "text", n_train=96, words=MOSES_WORDS)
+    data_bin = binarize_parallel(text, tmp_path / "data-bin")
+    ck = tmp_path / "ck"
+    detok = [*EVAL_BLEU, "--eval-bleu-detok", "moses"]
+    result = train_tiny(data_bin, ck, "--lr", "0.01", "--max-epoch", "10", *detok)
+    scores = [r["bleu"] for r in json_records(result, "valid")]
+    assert scores[-1] > 5
+
+    generated = run_seqcore(
+        "generate", str(data_bin), "--path", str(ck / "checkpoint_last.pt"),
+        "--gen-subset", "valid", "--max-tokens", "64", "--tokenizer", "moses", *SEARCH,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    bleu = re.search(r"BLEU = ([\d.]+)", generated.stdout)
+    assert float(bleu.group(1)) == scores[-1]
+    # the detokenization counts: BLEU of the Moses tokens themselves is another figure
+    lines = generated.stdout.splitlines()
+    hyps = {ln.split("\t")[0][2:]: ln.split("\t")[2] for ln in lines if ln.startswith("H-")}
+    refs = (text / "valid.tgt").read_text().splitlines()
+    ids = sorted(hyps, key=int)
+    tokens_bleu = sacrebleu.corpus_bleu([hyps[i] for i in ids], [[refs[int(i)] for i in ids]])
+    assert round(tokens_bleu.score, 2) != scores[-1]

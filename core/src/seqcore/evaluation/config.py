@@ -113,8 +113,33 @@ class TextOutputConfig(InferenceConfig):
         },
     )
 
+    tokenizer: Literal["none", "moses"] = field(
+        default="none",
+        metadata={
+            "help": "word tokenizer of the text: moses (sacremoses) tokenizes raw input "
+            "(interactive) and detokenizes D- lines and the text BLEU is computed on"
+        },
+    )
+    moses_source_lang: str = field(
+        default="en", metadata={"help": "language whose Moses rules tokenize the input"}
+    )
+    moses_target_lang: str = field(
+        default="en", metadata={"help": "language whose Moses rules detokenize the output"}
+    )
+    moses_no_dash_splits: bool = field(
+        default=False, metadata={"help": "do not split words at dashes (Moses: a @-@ b)"}
+    )
+    moses_no_escape: bool = field(
+        default=False,
+        metadata={"help": "do not escape XML characters such as ' and & (Moses: &apos;)"},
+    )
+
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.tokenizer == "moses":
+            from seqcore.data.moses_tokenizer import import_sacremoses
+
+            import_sacremoses("--tokenizer")
         if self.remove_bpe is not None:
             from seqcore.data.dictionary import post_process
 

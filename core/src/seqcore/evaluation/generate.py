@@ -37,7 +37,7 @@ from seqcore.evaluation.loading import (
     synchronize,
 )
 from seqcore.evaluation.scoring import CorpusScorer
-from seqcore.evaluation.text import OutputText, bpe_of
+from seqcore.evaluation.text import OutputText, bpe_of, tokenizer_of
 from seqcore.generation import GenerationConfig, SequenceGenerator
 
 log = logging.getLogger("seqcore.generate")
@@ -124,7 +124,7 @@ def generate(cfg: ResolvedConfig) -> float | None:
     require_encoder_decoder(loaded, "generate")
     src_dict = loaded.task.source_dictionary
     tgt_dict = loaded.task.target_dictionary
-    text = OutputText(opts.remove_bpe, bpe_of(opts.bpe, opts.data))
+    text = OutputText(opts.remove_bpe, bpe_of(opts.bpe, opts.data), tokenizer_of(opts))
     generator = SequenceGenerator.from_config(loaded.models, tgt_dict, gen)
     scorer = CorpusScorer(opts.scoring, opts.sacrebleu_tokenizer, opts.sacrebleu_lowercase)
     has_target = False

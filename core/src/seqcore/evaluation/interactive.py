@@ -38,7 +38,7 @@ from seqcore.evaluation.loading import (
     resolve_max_positions,
     synchronize,
 )
-from seqcore.evaluation.text import InputText, OutputText, bpe_of
+from seqcore.evaluation.text import InputText, OutputText, bpe_of, tokenizer_of
 from seqcore.generation import GenerationConfig, SequenceGenerator
 
 log = logging.getLogger("seqcore.interactive")
@@ -83,8 +83,9 @@ class Translator:
         self.src_dict = task.source_dictionary
         self.tgt_dict = task.target_dictionary
         bpe = bpe_of(opts.bpe, opts.data)
-        self.source = InputText(bpe, opts.data)
-        self.text = OutputText(opts.remove_bpe, bpe)
+        tokenizer = tokenizer_of(opts)
+        self.source = InputText(bpe, opts.data, tokenizer)
+        self.text = OutputText(opts.remove_bpe, bpe, tokenizer)
         self.generator = SequenceGenerator.from_config(loaded.models, self.tgt_dict, gen)
         self.max_positions = resolve_max_positions(
             task.max_positions(), *(m.max_positions() for m in loaded.models)

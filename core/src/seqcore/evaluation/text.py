@@ -4,7 +4,9 @@ segmentation a data folder was made with.
 ``seqcore preprocess --bpe sentencepiece`` keeps its model in the data folder
 (``sentencepiece.model``); with ``--bpe auto`` (the default) its presence means the outputs are
 sentencepiece pieces, detokenized for D- lines and BLEU as fairseq's sentencepiece BPE does
-(pieces joined, ``▁`` turned back into spaces).
+(pieces joined, ``▁`` turned back into spaces). ``--tokenizer moses`` then detokenizes that
+text (and Moses-tokenizes raw input before its subword segmentation), as fairseq's decode and
+encode functions do.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from seqcore.data import sentencepiece_bpe
 from seqcore.data.data_utils import split_paths
 from seqcore.data.dictionary import post_process
+from seqcore.data.moses_tokenizer import MosesTokenizer
 from seqcore.errors import ConfigError
 
 
@@ -36,26 +39,45 @@ def bpe_of(bpe: str, data: str) -> str:
     return bpe
 
 
+def tokenizer_of(opts: Any) -> MosesTokenizer | None:
+    """The ``--tokenizer`` of ``opts`` (a TextOutputConfig); ``None`` for ``--tokenizer none``."""
+    if opts.tokenizer == "none":
+        return None
+    return MosesTokenizer(
+        opts.moses_source_lang,
+        opts.moses_target_lang,
+        no_dash_splits=opts.moses_no_dash_splits,
+        no_escape=opts.moses_no_escape,
+    )
+
+
 class OutputText:
     """Token ids -> the strings of S-/T-/H- lines (``--remove-bpe``) and their detokenized form
-    (D- lines, BLEU)."""
+    (D- lines, BLEU): subword pieces joined, then the ``tokenizer``'s detokenization."""
 
-    def __init__(self, remove_bpe: str | None, bpe: str) -> None:
+    def __init__(
+        self, remove_bpe: str | None, bpe: str, tokenizer: MosesTokenizer | None = None
+    ) -> None:
         self.remove_bpe = remove_bpe
         # Text whose pieces --remove-bpe sentencepiece already joined needs no second pass.
         self.detokenize = bpe == "sentencepiece" and remove_bpe != "sentencepiece"
+        self.tokenizer = tokenizer
 
     def string(self, dictionary: Any, tokens: Any, escape_unk: bool = False) -> str:
         return dictionary.string(tokens, self.remove_bpe, escape_unk=escape_unk)
 
     def decode(self, text: str) -> str:
-        return post_process(text, "sentencepiece") if self.detokenize else text
+        if self.detokenize:
+            text = post_process(text, "sentencepiece")
+        return self.tokenizer.decode(text) if self.tokenizer is not None else text
 
 
 class InputText:
-    """A raw input line -> the space-separated tokens the source dictionary knows."""
+    """A raw input line -> the space-separated tokens the source dictionary knows: the
+    ``tokenizer``'s tokenization, then the data folder's subword segmentation."""
 
-    def __init__(self, bpe: str, data: str) -> None:
+    def __init__(self, bpe: str, data: str, tokenizer: MosesTokenizer | None = None) -> None:
+        self.tokenizer = tokenizer
         self.processor = None
         if bpe == "sentencepiece":
             spm = sentencepiece_bpe.import_sentencepiece()
@@ -63,6 +85,8 @@ class InputText:
             self.processor = spm.SentencePieceProcessor(model_file=model)
 
     def encode(self, line: str) -> str:
+        if self.tokenizer is not None:
+            line = self.tokenizer.encode(line)
         if self.processor is None:
             return line
         return " ".join(self.processor.encode(line, out_type=str))

@@ -13,7 +13,7 @@ import itertools
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -27,10 +27,17 @@ from seqcore.data.data_utils import (
 from seqcore.data.dictionary import Dictionary, post_process
 from seqcore.data.indexed_dataset import MMapIndexedDataset
 from seqcore.data.language_pair_dataset import LanguagePairDataset
+from seqcore.data.moses_tokenizer import import_sacremoses
 from seqcore.errors import ConfigError, DataError
 from seqcore.tasks.base import Task
 from seqcore.tasks.registry import register_task
-from seqcore.tasks.validation_bleu import ValidationTranslator, corpus_bleu, generation_args
+from seqcore.tasks.validation_bleu import (
+    ValidationTranslator,
+    corpus_bleu,
+    detokenizer,
+    detokenizer_args,
+    generation_args,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +91,20 @@ class TranslationConfig:
             "flag_value": "@@ ",
         },
     )
+    eval_bleu_detok: Literal["space", "moses"] = field(
+        default="space",
+        metadata={
+            "help": "detokenize hypotheses and references before BLEU: moses (sacremoses), or "
+            "space for the text as it is"
+        },
+    )
+    eval_bleu_detok_args: str = field(
+        default="{}",
+        metadata={
+            "help": 'options of the detokenizer as JSON, e.g. \'{"target_lang": "de"}\' '
+            "(Moses's English rules unless it names target_lang)"
+        },
+    )
     eval_tokenized_bleu: bool = field(
         default=False, metadata={"help": "BLEU on the tokens as they are (no 13a tokenization)"}
     )
@@ -96,6 +117,9 @@ class TranslationConfig:
             raise ConfigError(f"--upsample-primary {self.upsample_primary} must be >= 1")
         if self.eval_bleu:
             generation_args(self.eval_bleu_args)
+            if self.eval_bleu_detok == "moses":
+                import_sacremoses("--eval-bleu-detok")
+                detokenizer_args(self.eval_bleu_detok_args)
             if self.eval_bleu_remove_bpe is not None:
                 try:
                     post_process("", self.eval_bleu_remove_bpe)
@@ -304,7 +328,11 @@ class TranslationTask(Task):
                 self._bleu_translator = ValidationTranslator(
                     self.tgt_dict,
                     generation_args(self.cfg.eval_bleu_args),
-                    OutputText(self.cfg.eval_bleu_remove_bpe, bpe_of("auto", self.cfg.data)),
+                    OutputText(
+                        self.cfg.eval_bleu_remove_bpe,
+                        bpe_of("auto", self.cfg.data),
+                        detokenizer(self.cfg.eval_bleu_detok, self.cfg.eval_bleu_detok_args),
+                    ),
                 )
             logging_output.update(
                 self._bleu_translator.statistics(

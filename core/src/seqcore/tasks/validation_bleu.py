@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from seqcore.data.moses_tokenizer import MosesTokenizer
 from seqcore.errors import ConfigError
 
 ORDER = 4  # BLEU-4, as fairseq
@@ -57,6 +58,57 @@ def generation_args(text: str) -> dict[str, Any]:
     if "normalize_scores" in args:  # fairseq's flag says the opposite
         args["normalize_scores"] = not args["normalize_scores"]
     return args
+
+
+# fairseq's --eval-bleu-detok-args keys for the moses detokenizer (its tokenizer config's fields)
+_DETOK_ARGS = {
+    "source_lang": str,
+    "target_lang": str,
+    "moses_no_dash_splits": bool,
+    "moses_no_escape": bool,
+}
+
+
+def detokenizer_args(text: str) -> dict[str, Any]:
+    """The options of ``--eval-bleu-detok-args`` (a JSON object of fairseq's Moses tokenizer
+    option names); an unknown key, a value of the wrong type or text that is not a JSON object
+    is a ConfigError."""
+    try:
+        given = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(
+            f"--eval-bleu-detok-args {text!r} is not a JSON object ({e.msg})"
+        ) from None
+    if not isinstance(given, dict):
+        raise ConfigError(f"--eval-bleu-detok-args {text!r} is not a JSON object")
+    for key, value in given.items():
+        if key not in _DETOK_ARGS:
+            raise ConfigError(
+                f"--eval-bleu-detok-args: unknown option {key!r}; known: "
+                f"{', '.join(sorted(_DETOK_ARGS))}"
+            )
+        if not isinstance(value, _DETOK_ARGS[key]):
+            raise ConfigError(
+                f"--eval-bleu-detok-args: {key!r} must be a {_DETOK_ARGS[key].__name__}, "
+                f"not {value!r}"
+            )
+    return given
+
+
+def detokenizer(detok: str, args_text: str) -> MosesTokenizer | None:
+    """The detokenizer of ``--eval-bleu-detok``: ``None`` for ``space`` (the text as it is), a
+    Moses detokenizer for ``moses``, with English rules unless ``--eval-bleu-detok-args`` names
+    the languages (as fairseq)."""
+    if detok == "space":
+        return None
+    args = detokenizer_args(args_text)
+    return MosesTokenizer(
+        args.get("source_lang", "en"),
+        args.get("target_lang", "en"),
+        no_dash_splits=args.get("moses_no_dash_splits", False),
+        no_escape=args.get("moses_no_escape", False),
+        flag="--eval-bleu-detok",
+    )
 
 
 def bleu_statistics(hypotheses: Sequence[str], references: Sequence[str], tokenized: bool) -> dict:
