@@ -189,3 +189,12 @@ def test_an_option_given_alone_takes_its_fairseq_constant():
     assert unset.get("eval_bleu_remove_bpe") is None
     result = run_seqcore("config", *TOY, "--help")
     assert "[alone: '@@ ']" in " ".join(result.stdout.split())
+
+
+def test_negative_numbers_are_values():
+    """A negative number after a flag is its value, not an unknown option (fairseq's -1
+    settings: `--patience -1`, `--keep-last-epochs -1`, `--stop-min-lr -1`, tested with train)."""
+    cfg = _config(*TOY, "--lr-scheduler", "fixed", "--force-anneal", "-2", "--embed-dim", "-4")
+    assert (cfg["force_anneal"], cfg["embed_dim"]) == (-2, -4)
+    result = run_seqcore("config", *TOY, "--momentum", "-0.5")
+    assert result.stderr == "seqcore: error: --momentum -0.5 must not be negative\n"

@@ -140,3 +140,20 @@ def test_when_validation_and_saving_run(data_bin, tmp_path, flags, validated, sa
     prefix = f"saved checkpoint {tmp_path / 'ck'}/"
     lines = [line for line in result.stderr.splitlines() if line.startswith(prefix)]
     assert [line[len(prefix) :].split()[0] for line in lines] == saved
+
+
+def test_fairseqs_minus_one_settings_are_accepted(data_bin, tmp_path):
+    """-1 is fairseq's "off"/"all" for these flags; given explicitly it is a value (it was read
+    as an unknown option "-1")."""
+    ck = tmp_path / "ck"
+    minus_one = [
+        "--patience", "-1", "--keep-last-epochs", "-1", "--keep-interval-updates", "-1",
+        "--keep-best-checkpoints", "-1", "--stop-min-lr", "-1",
+    ]  # fmt: skip
+    result = train_tiny(data_bin, ck, "--max-epoch", "3", *minus_one)
+    assert len(json_records(result, "valid")) == 3
+    assert sorted(p.name for p in ck.glob("checkpoint[0-9]*.pt")) == [
+        "checkpoint1.pt",
+        "checkpoint2.pt",
+        "checkpoint3.pt",
+    ]

@@ -153,7 +153,11 @@ class ComponentCommand(click.Command):
         dashed = option.name.replace("_", "-")
         if is_bool(option.type):
             return click.Option([f"--{dashed}/--no-{dashed}"], default=None, help=help_text)
+        alone: dict[str, Any] = {}
         if option.flag_value is not None:
+            # Only then: click takes any flag_value given, None included, to mean that a value
+            # starting with "-" is the next option, which would make "--patience -1" an error.
+            alone = {"is_flag": False, "flag_value": option.flag_value}
             value = option.flag_value
             if isinstance(value, str) and value != value.strip():
                 value = repr(value)  # quoted where its spaces matter ("@@ ")
@@ -162,12 +166,11 @@ class ComponentCommand(click.Command):
             [option.flag] + ([option.short] if option.short else []),
             type=FieldType(option.type),
             default=None,
-            is_flag=False,
-            flag_value=option.flag_value,
             metavar=describe(option.type)
             if choices_of(option.type)
             else describe(option.type).upper(),
             help=help_text,
+            **alone,
         )
 
     def _plan(self, args: Sequence[str]) -> _Plan:
