@@ -198,3 +198,17 @@ def test_negative_numbers_are_values():
     assert (cfg["force_anneal"], cfg["embed_dim"]) == (-2, -4)
     result = run_seqcore("config", *TOY, "--momentum", "-0.5")
     assert result.stderr == "seqcore: error: --momentum -0.5 must not be negative\n"
+
+
+def test_a_negative_switch_turns_off_without_a_double_negative():
+    """fairseq's `--no-save`-style switches: the opposite flag is `--save`, not `--no-no-save`."""
+    result = run_seqcore("train", "-a", "transformer", "--help")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "--no-save / --save" in text
+    assert "--no-scale-embedding / --scale-embedding" in text
+    assert "--no-no-" not in text
+    arch = ["--task", "translation", "-a", "transformer"]
+    assert _config(*arch, "--no-scale-embedding")["no_scale_embedding"] is True
+    off = _config(*arch, "--no-scale-embedding", "--scale-embedding")
+    assert off["no_scale_embedding"] is False

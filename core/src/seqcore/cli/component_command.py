@@ -152,7 +152,9 @@ class ComponentCommand(click.Command):
             help_text += "  [required]"
         dashed = option.name.replace("_", "-")
         if is_bool(option.type):
-            return click.Option([f"--{dashed}/--no-{dashed}"], default=None, help=help_text)
+            # fairseq's negative switches (no_save) turn off as --save, not --no-no-save
+            off = dashed[3:] if dashed.startswith("no-") else f"no-{dashed}"
+            return click.Option([f"--{dashed}/--{off}"], default=None, help=help_text)
         alone: dict[str, Any] = {}
         if option.flag_value is not None:
             # Only then: click takes any flag_value given, None included, to mean that a value
