@@ -3,6 +3,7 @@
 import errno
 import os
 import signal
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -131,10 +132,29 @@ def test_no_save_writes_nothing(tmp_path):
     assert not (tmp_path / "ck").exists()
 
 
-def test_restore_file_must_exist_unless_it_is_the_default(tmp_path):
-    assert _manager(tmp_path).restore_path() is None
-    with pytest.raises(CheckpointError, match="--restore-file nope.pt: no such checkpoint"):
-        _manager(tmp_path, restore_file="nope.pt").restore_path()
+def test_restore_file_must_exist_unless_it_is_the_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert _manager(tmp_path / "ck").restore_path() is None
+    with pytest.raises(CheckpointError) as e:
+        _manager(tmp_path / "ck", restore_file="nope.pt").restore_path()
+    assert str(e.value) == (
+        f"--restore-file nope.pt: no such checkpoint (neither nope.pt nor {tmp_path}/ck/nope.pt "
+        "exists)"
+    )
+    absent = tmp_path / "elsewhere" / "x.pt"
+    with pytest.raises(CheckpointError) as e:
+        _manager(tmp_path / "ck", restore_file=str(absent)).restore_path()
+    assert str(e.value) == f"--restore-file {absent}: no such checkpoint ({absent} exists)"
+
+
+def test_restore_file_is_a_path_or_a_name_in_the_save_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ck").mkdir()
+    (tmp_path / "ck" / "in_save_dir.pt").write_bytes(b"")
+    (tmp_path / "here.pt").write_bytes(b"")
+    assert _manager(tmp_path / "ck", restore_file="here.pt").restore_path() == Path("here.pt")
+    found = _manager(tmp_path / "ck", restore_file="in_save_dir.pt").restore_path()
+    assert found == tmp_path / "ck" / "in_save_dir.pt"
 
 
 def test_checkpoint_config_is_a_dataclass_with_fairseq_defaults():

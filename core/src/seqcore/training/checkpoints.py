@@ -115,14 +115,20 @@ class CheckpointManager:
             path.unlink(missing_ok=True)
 
     def restore_path(self) -> Path | None:
-        """The checkpoint to resume from: ``--restore-file`` (relative to ``--save-dir``); the
-        default ``checkpoint_last.pt`` only when it exists, any other name must exist."""
+        """The checkpoint to resume from: ``--restore-file`` as a path, else as a name in
+        ``--save-dir``; the default ``checkpoint_last.pt`` only when it exists, any other file
+        must exist (fairseq starts afresh instead, which hides a mistyped path)."""
         name = self.cfg.restore_file
-        path = Path(name)
-        if not path.is_absolute() and not path.exists():
-            path = self.save_dir / name
-        if path.exists():
-            return path
+        candidates = [Path(name)]
+        if not Path(name).is_absolute():
+            candidates.append(self.save_dir / name)
+        for path in candidates:
+            if path.exists():
+                return path
         if name != "checkpoint_last.pt":
-            raise CheckpointError(f"--restore-file {name}: no such checkpoint (looked in {path})")
+            looked = " nor ".join(str(p) for p in candidates)
+            either = "neither " if len(candidates) > 1 else ""
+            raise CheckpointError(
+                f"--restore-file {name}: no such checkpoint ({either}{looked} exists)"
+            )
         return None

@@ -116,7 +116,10 @@ class CheckpointConfig:
     save_dir: str = field(default="checkpoints", metadata={"help": "where checkpoints go"})
     restore_file: str = field(
         default="checkpoint_last.pt",
-        metadata={"help": "checkpoint to resume from (relative to --save-dir), if it exists"},
+        metadata={
+            "help": "checkpoint to resume from: a path, or a file in --save-dir; "
+            "checkpoint_last.pt when it exists, another file must exist"
+        },
     )
     finetune_from_model: str | None = field(
         default=None,
