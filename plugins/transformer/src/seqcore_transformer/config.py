@@ -51,7 +51,7 @@ def check_heads(cfg: object, side: str) -> None:
         )
 
 
-def check_output_dim(cfg: TransformerConfig | TransformerLanguageModelConfig) -> None:
+def check_output_dim(cfg: DecoderConfig) -> None:
     """A shared output projection is the embedding matrix, so it needs the embedding's width."""
     if cfg.share_decoder_input_output_embed and cfg.decoder_output_dim != cfg.decoder_embed_dim:
         raise ConfigError(
@@ -61,8 +61,8 @@ def check_output_dim(cfg: TransformerConfig | TransformerLanguageModelConfig) ->
 
 
 @dataclass
-class TransformerConfig:
-    """Config of the ``transformer`` encoder-decoder (fairseq's ``TransformerModel``)."""
+class EncoderConfig:
+    """The encoder's fields of ``transformer`` (first, as in fairseq's help)."""
 
     encoder_embed_dim: int = field(default=512, metadata={"help": "encoder embedding dimension"})
     encoder_ffn_embed_dim: int = field(
@@ -78,106 +78,18 @@ class TransformerConfig:
     encoder_learned_pos: bool = field(
         default=False, metadata={"help": "use learned positional embeddings in the encoder"}
     )
-    decoder_embed_dim: int = field(default=512, metadata={"help": "decoder embedding dimension"})
-    decoder_ffn_embed_dim: int = field(
-        default=2048, metadata={"help": "decoder embedding dimension for FFN"}
-    )
-    decoder_layers: int = field(default=6, metadata={"help": "num decoder layers"})
-    decoder_attention_heads: int = field(
-        default=8, metadata={"help": "num decoder attention heads"}
-    )
-    decoder_normalize_before: bool = field(
-        default=False, metadata={"help": "apply layernorm before each decoder block"}
-    )
-    decoder_learned_pos: bool = field(
-        default=False, metadata={"help": "use learned positional embeddings in the decoder"}
-    )
-    decoder_output_dim: int | None = field(
-        default=None,
-        metadata={
-            "help": "decoder output dimension (extra linear layer if different from "
-            "--decoder-embed-dim; default: --decoder-embed-dim)"
-        },
-    )
-    no_decoder_final_norm: bool = field(
-        default=False,
-        metadata={"help": "don't add an extra layernorm after the last decoder block"},
-    )
-    dropout: float = field(default=0.1, metadata={"help": "dropout probability"})
-    attention_dropout: float = field(
-        default=0.0, metadata={"help": "dropout probability for attention weights"}
-    )
-    activation_dropout: float = field(
-        default=0.0, metadata={"help": "dropout probability after activation in FFN"}
-    )
-    activation_fn: ActivationFn = field(
-        default="relu", metadata={"help": "activation function to use"}
-    )
-    share_decoder_input_output_embed: bool = field(
-        default=False, metadata={"help": "share decoder input and output embeddings"}
-    )
-    share_all_embeddings: bool = field(
-        default=False,
-        metadata={
-            "help": "share encoder, decoder and output embeddings "
-            "(requires shared dictionary and embed dim)"
-        },
-    )
-    no_scale_embedding: bool = field(
-        default=False, metadata={"help": "if set, don't scale embeddings by sqrt(dim)"}
-    )
-    layernorm_embedding: bool = field(
-        default=False, metadata={"help": "add layernorm to embedding"}
-    )
-    no_token_positional_embeddings: bool = field(
-        default=False,
-        metadata={"help": "if set, disables positional embeddings (outside self attention)"},
-    )
-    max_source_positions: int = field(
-        default=1024, metadata={"help": "max number of tokens in the source sequence"}
-    )
-    max_target_positions: int = field(
-        default=1024, metadata={"help": "max number of tokens in the target sequence"}
-    )
 
     def __post_init__(self) -> None:
-        if self.decoder_output_dim is None:
-            self.decoder_output_dim = self.decoder_embed_dim
         check_positive(
-            self,
-            "encoder_embed_dim",
-            "encoder_ffn_embed_dim",
-            "encoder_attention_heads",
-            "decoder_embed_dim",
-            "decoder_ffn_embed_dim",
-            "decoder_attention_heads",
-            "decoder_output_dim",
-            "max_source_positions",
-            "max_target_positions",
+            self, "encoder_embed_dim", "encoder_ffn_embed_dim", "encoder_attention_heads"
         )
-        check_non_negative(self, "encoder_layers", "decoder_layers")
+        check_non_negative(self, "encoder_layers")
         check_heads(self, "encoder")
-        check_heads(self, "decoder")
-        check_probability(self, "dropout", "attention_dropout", "activation_dropout")
-        if self.share_all_embeddings:
-            if self.encoder_embed_dim != self.decoder_embed_dim:
-                raise ConfigError(
-                    f"--share-all-embeddings requires --encoder-embed-dim "
-                    f"({self.encoder_embed_dim}) to match --decoder-embed-dim "
-                    f"({self.decoder_embed_dim})"
-                )
-            if self.decoder_output_dim != self.decoder_embed_dim:
-                raise ConfigError(
-                    f"--share-all-embeddings requires --decoder-output-dim "
-                    f"({self.decoder_output_dim}) to equal --decoder-embed-dim "
-                    f"({self.decoder_embed_dim})"
-                )
-        check_output_dim(self)
 
 
 @dataclass
-class TransformerLanguageModelConfig:
-    """Config of ``transformer_lm`` (fairseq's ``TransformerLanguageModel``): a decoder alone."""
+class DecoderConfig:
+    """What ``transformer`` and ``transformer_lm`` share: the decoder, dropout, embeddings."""
 
     decoder_embed_dim: int = field(default=512, metadata={"help": "decoder embedding dimension"})
     decoder_ffn_embed_dim: int = field(
@@ -187,7 +99,7 @@ class TransformerLanguageModelConfig:
     decoder_attention_heads: int = field(
         default=8, metadata={"help": "num decoder attention heads"}
     )
-    # False as in fairseq's dataclass; every transformer_lm architecture turns it on.
+    # False as in fairseq's dataclasses; every transformer_lm architecture turns it on.
     decoder_normalize_before: bool = field(
         default=False, metadata={"help": "apply layernorm before each decoder block"}
     )
@@ -247,3 +159,43 @@ class TransformerLanguageModelConfig:
         check_heads(self, "decoder")
         check_probability(self, "dropout", "attention_dropout", "activation_dropout")
         check_output_dim(self)
+
+
+@dataclass
+class TransformerConfig(DecoderConfig, EncoderConfig):
+    """Config of the ``transformer`` encoder-decoder (fairseq's ``TransformerModel``): the
+    encoder's fields, the decoder's, and what joins the two."""
+
+    share_all_embeddings: bool = field(
+        default=False,
+        metadata={
+            "help": "share encoder, decoder and output embeddings "
+            "(requires shared dictionary and embed dim)"
+        },
+    )
+    max_source_positions: int = field(
+        default=1024, metadata={"help": "max number of tokens in the source sequence"}
+    )
+
+    def __post_init__(self) -> None:
+        EncoderConfig.__post_init__(self)
+        DecoderConfig.__post_init__(self)
+        check_positive(self, "max_source_positions")
+        if self.share_all_embeddings:
+            if self.encoder_embed_dim != self.decoder_embed_dim:
+                raise ConfigError(
+                    f"--share-all-embeddings requires --encoder-embed-dim "
+                    f"({self.encoder_embed_dim}) to match --decoder-embed-dim "
+                    f"({self.decoder_embed_dim})"
+                )
+            if self.decoder_output_dim != self.decoder_embed_dim:
+                raise ConfigError(
+                    f"--share-all-embeddings requires --decoder-output-dim "
+                    f"({self.decoder_output_dim}) to equal --decoder-embed-dim "
+                    f"({self.decoder_embed_dim})"
+                )
+
+
+@dataclass
+class TransformerLanguageModelConfig(DecoderConfig):
+    """Config of ``transformer_lm`` (fairseq's ``TransformerLanguageModel``): a decoder alone."""
