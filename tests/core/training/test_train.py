@@ -281,6 +281,57 @@ def test_mixed_precision_trains_on_cpu(data_bin, tmp_path, flag):
     assert ("loss_scale" in inner[-1]) == (flag == "--fp16")
 
 
+@pytest.mark.parametrize("threshold", [None, 8])
+def test_fp16_loss_scale_doubles_after_each_window_up_to_the_threshold(
+    data_bin, tmp_path, threshold
+):
+    scaling = ["--fp16", "--fp16-init-scale", "4", "--fp16-scale-window", "2"]
+    if threshold:
+        scaling += ["--threshold-loss-scale", str(threshold)]
+    result = train_tiny(data_bin, tmp_path / "ck", *scaling, "--max-update", "7", "--no-save")
+    scales = [r["loss_scale"] for r in json_records(result, "train_inner")]
+    # fairseq's DynamicLossScaler: x2 after every 2 updates without overflow, from 4
+    expected = [4 * 2 ** (k // 2) for k in range(1, 8)]
+    assert scales == [min(e, threshold or e) for e in expected]
+
+
+def test_fp16_scale_window_defaults_to_fairseqs_rule(data_bin, tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import os, seqcore\n"
+        "@seqcore.hookimpl\n"
+        "def seqcore_train_begin(trainer):\n"
+        "    with open(os.environ['PROBE'], 'w') as f:\n"
+        "        f.write(str(trainer.grad_scaler.get_growth_interval()))\n"
+    )
+    for flags, window in [
+        ([], 2**14),
+        (["--update-freq", "4,1"], 2**12),
+        (["--fp16-scale-window", "7"], 7),
+    ]:
+        out = tmp_path / "window.txt"
+        train_tiny(
+            data_bin, tmp_path / "ck", "--fp16", "--max-update", "1", "--no-save",
+            "--user-dir", str(probe), *flags, env={"PROBE": str(out)},
+        )  # fmt: skip
+        assert int(out.read_text()) == window
+
+
+def test_fp16_overflows_down_to_the_min_loss_scale_stop_training(data_bin, tmp_path):
+    args = [
+        "train", str(data_bin), *TINY, "--criterion", "toy_mse", "--save-dir", str(tmp_path / "ck"),
+        "--max-update", "20", "--fp16", "--fp16-init-scale", "1", "--min-loss-scale", "0.25",
+    ]  # fmt: skip
+    result = run_seqcore(*args, env={"SEQCORE_TOY_NAN_LOSS": "1"})
+    assert result.returncode == 1
+    # 1 -> 0.5 at the first overflow, 0.25 at the second: at --min-loss-scale, fairseq stops
+    assert result.stderr.splitlines()[-1] == (
+        "seqcore: error: the loss scale fell to 0.25 at update 1 (--min-loss-scale 0.25): the "
+        "loss is probably exploding; lower --lr, set --clip-norm or raise the batch size"
+    )
+    assert not (tmp_path / "ck" / "checkpoint_last.pt").exists()
+
+
 def test_tensorboard_logdir(data_bin, tmp_path):
     args = ["--max-update", "2", "--no-save", "--tensorboard-logdir", str(tmp_path / "tb")]
     try:

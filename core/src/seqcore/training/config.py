@@ -28,6 +28,23 @@ class CommonConfig:
             "help": "autocast in the device's fast type: float16 (scaled) on CUDA, bfloat16 on CPU"
         },
     )
+    fp16_init_scale: float = field(
+        default=128.0, metadata={"help": "first loss scale of --fp16 (and of --amp on CUDA)"}
+    )
+    fp16_scale_window: int | None = field(
+        default=None,
+        metadata={
+            "help": "updates without overflow before the loss scale doubles (default: 2^14 / "
+            "processes / the first --update-freq)"
+        },
+    )
+    min_loss_scale: float = field(
+        default=1e-4,
+        metadata={"help": "stop when an overflow would lower the loss scale to this or below"},
+    )
+    threshold_loss_scale: float | None = field(
+        default=None, metadata={"help": "never raise the loss scale above this"}
+    )
     compile: bool = field(default=False, metadata={"help": "torch.compile the model"})
     log_format: Literal["tqdm", "simple", "json", "none"] | None = field(
         default=None, metadata={"help": "progress output: tqdm on a terminal, else simple"}
@@ -42,6 +59,20 @@ class CommonConfig:
             raise ConfigError("--fp16, --bf16 and --amp exclude each other; choose one")
         if self.log_interval < 1:
             raise ConfigError(f"--log-interval {self.log_interval} must be at least 1")
+        if self.fp16_init_scale <= 0:
+            raise ConfigError(f"--fp16-init-scale {self.fp16_init_scale} must be positive")
+        if self.fp16_scale_window is not None and self.fp16_scale_window < 1:
+            raise ConfigError(f"--fp16-scale-window {self.fp16_scale_window} must be at least 1")
+        if self.min_loss_scale < 0:
+            raise ConfigError(f"--min-loss-scale {self.min_loss_scale} must not be negative")
+        if (
+            self.threshold_loss_scale is not None
+            and self.threshold_loss_scale < self.min_loss_scale
+        ):
+            raise ConfigError(
+                f"--threshold-loss-scale {self.threshold_loss_scale} must be at least "
+                f"--min-loss-scale {self.min_loss_scale}"
+            )
 
 
 @dataclass

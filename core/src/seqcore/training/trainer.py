@@ -81,10 +81,7 @@ class Trainer:
             cfg.lr_scheduler, self.optimizer
         )
         self.autocast_dtype, use_scaler = self._precision(cfg.common, device)
-        # fairseq starts the loss scale at 128 (--fp16-init-scale)
-        self.grad_scaler = (
-            torch.amp.GradScaler(device.type, init_scale=128.0) if use_scaler else None
-        )
+        self.grad_scaler = self._loss_scaler(cfg, device) if use_scaler else None
         self.optimizer.grad_scaler = self.grad_scaler
         self.num_updates = 0
         self.nonfinite_in_a_row = 0
@@ -99,6 +96,35 @@ class Trainer:
         if common.amp:
             return (torch.float16, True) if device.type == "cuda" else (torch.bfloat16, False)
         return None, False
+
+    def _loss_scaler(self, cfg: Any, device: torch.device) -> torch.amp.GradScaler:
+        """fairseq's dynamic loss scaling: start at --fp16-init-scale, halve on an overflow,
+        double after --fp16-scale-window clean updates (by default 2^14 divided by the
+        processes and the first --update-freq, fairseq's rule)."""
+        window = cfg.common.fp16_scale_window
+        if window is None:
+            window = max(1, int(2**14 / self.dist.world_size / cfg.optimization.update_freq[0]))
+        return torch.amp.GradScaler(
+            device.type, init_scale=cfg.common.fp16_init_scale, growth_interval=window
+        )
+
+    def _update_loss_scale(self, overflow: bool) -> None:
+        """After the scaler's step: its new scale, capped at --threshold-loss-scale; an
+        overflow that brings it to --min-loss-scale stops training (fairseq's rule)."""
+        assert self.grad_scaler is not None
+        previous = float(self.grad_scaler.get_scale())
+        self.grad_scaler.update()
+        scale = float(self.grad_scaler.get_scale())
+        common = self.cfg.common
+        if overflow and scale <= common.min_loss_scale:
+            self.grad_scaler.update(previous)
+            raise TrainingError(
+                f"the loss scale fell to {scale:g} at update {self.num_updates + 1} "
+                f"(--min-loss-scale {common.min_loss_scale:g}): the loss is probably exploding; "
+                "lower --lr, set --clip-norm or raise the batch size"
+            )
+        if common.threshold_loss_scale is not None and scale > common.threshold_loss_scale:
+            self.grad_scaler.update(common.threshold_loss_scale)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.autocast_dtype is None:
@@ -164,7 +190,7 @@ class Trainer:
         self.nonfinite_in_a_row = 0
         if self.grad_scaler is not None:
             self.grad_scaler.step(self.optimizer.optimizer)
-            self.grad_scaler.update()
+            self._update_loss_scale(overflow=False)
         else:
             self.optimizer.step()
         self.num_updates += 1
@@ -175,7 +201,7 @@ class Trainer:
         self.nonfinite_in_a_row += 1
         if self.grad_scaler is not None:
             self.grad_scaler.step(self.optimizer.optimizer)  # skipped: it saw the inf
-            self.grad_scaler.update()  # and lowers the loss scale
+            self._update_loss_scale(overflow=True)  # and lowers the loss scale
         self.optimizer.zero_grad()
         limit = self.cfg.optimization.max_nonfinite_updates
         if self.nonfinite_in_a_row >= limit:
