@@ -143,6 +143,13 @@ class DecoderConfig:
     max_target_positions: int = field(
         default=1024, metadata={"help": "max number of tokens in the target sequence"}
     )
+    checkpoint_activations: bool = field(
+        default=False,
+        metadata={
+            "help": "recompute each layer's activations in the backward pass instead of "
+            "keeping them: less memory for about a third more compute"
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.decoder_output_dim is None:

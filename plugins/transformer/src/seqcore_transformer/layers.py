@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
 from torch import nn
 
 from seqcore.models.incremental import IncrementalState
@@ -44,6 +45,16 @@ def keep_mask(shape: torch.Size, p: float) -> torch.Tensor:
     n = math.prod(shape)
     words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
     return words.view(torch.int16)[:n].view(shape) >= round(p * 65536) - 32768
+
+
+def run_layer(layer: nn.Module, recompute: bool, *args: Any) -> torch.Tensor:
+    """``layer(*args)``; with ``recompute`` (``--checkpoint-activations``) and gradients being
+    taken, through :func:`torch.utils.checkpoint.checkpoint`: the layer keeps only its inputs
+    and runs again in the backward pass, with the random state of the first run (so the same
+    dropout masks, hence the same gradients)."""
+    if recompute and layer.training and torch.is_grad_enabled():
+        return torch.utils.checkpoint.checkpoint(layer, *args, use_reentrant=False)
+    return layer(*args)
 
 
 class _CPUDropout(torch.autograd.Function):

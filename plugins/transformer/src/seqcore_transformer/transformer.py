@@ -25,7 +25,12 @@ from seqcore.models import (
 from seqcore.models.incremental import IncrementalState
 from seqcore_transformer.attention import Packing
 from seqcore_transformer.config import TransformerConfig
-from seqcore_transformer.layers import TransformerDecoderLayer, TransformerEncoderLayer, dropout
+from seqcore_transformer.layers import (
+    TransformerDecoderLayer,
+    TransformerEncoderLayer,
+    dropout,
+    run_layer,
+)
 from seqcore_transformer.positional import (
     LearnedPositionalEmbedding,
     SinusoidalPositionalEmbedding,
@@ -123,6 +128,7 @@ class TransformerEncoder(_EmbeddingMixin, Encoder):
             for _ in range(cfg.encoder_layers)
         )
         self.layer_norm = nn.LayerNorm(dim) if cfg.encoder_normalize_before else None
+        self.checkpoint_activations = cfg.checkpoint_activations
 
     def forward(self, src_tokens: torch.Tensor, src_lengths: Any = None) -> EncoderOut:
         """``src_tokens``: B x S (left- or right-padded)."""
@@ -133,7 +139,7 @@ class TransformerEncoder(_EmbeddingMixin, Encoder):
             x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0)
             attn_mask = ~padding_mask[:, None, None, :]
         for layer in self.layers:
-            x = layer(x, attn_mask)
+            x = run_layer(layer, self.checkpoint_activations, x, attn_mask)
         if self.layer_norm is not None:
             x = self.layer_norm(x)
         return {"encoder_out": x, "encoder_padding_mask": padding_mask}
@@ -210,6 +216,7 @@ class TransformerDecoder(_EmbeddingMixin, Decoder):
             )
             for _ in range(cfg.decoder_layers)
         )
+        self.checkpoint_activations = cfg.checkpoint_activations
         final_norm = cfg.decoder_normalize_before and not cfg.no_decoder_final_norm
         self.layer_norm = nn.LayerNorm(dim) if final_norm else None
         out_dim = cfg.decoder_output_dim
@@ -270,7 +277,11 @@ class TransformerDecoder(_EmbeddingMixin, Decoder):
             else:
                 x = packing.pack(x)
         for layer in self.layers:
-            x = layer(x, self_mask, causal, enc, enc_mask, incremental_state, packing)
+            x = run_layer(
+                layer,
+                self.checkpoint_activations,
+                *(x, self_mask, causal, enc, enc_mask, incremental_state, packing),
+            )
         self.set_incremental_state(incremental_state, "length", length)
 
         if self.layer_norm is not None:
