@@ -345,6 +345,13 @@ def main() -> None:
     # in use, which shows how much of the peak is the heap's fragmentation, at a cost in speed
     exact = run_seqcore(data, args.updates, args.skip, [], {"MALLOC_MMAP_THRESHOLD_": "65536"})
     rows.append(("seqcore train, float32, (*)", exact))
+    # the transformer's --checkpoint-activations: activations recomputed in the backward pass
+    rows.append(
+        (
+            "seqcore train, float32, (ca)",
+            run_seqcore(data, args.updates, args.skip, ["--checkpoint-activations"]),
+        )
+    )
     mimalloc = mimalloc_library()
     if mimalloc:  # another allocator under the same process: what it does to speed and memory
         rows.append(
@@ -378,6 +385,10 @@ def main() -> None:
         "(*) with MALLOC_MMAP_THRESHOLD_=65536: glibc gives every block over 64 KiB back to the "
         "kernel when freed,\n    so the peak RSS is about the memory in use; the rest of the "
         "float32 run's peak is heap fragmentation"
+    )
+    lines.append(
+        "(ca) with --checkpoint-activations: each layer's activations recomputed in the backward "
+        "pass instead of kept"
     )
     lines.append(
         "(+) with LD_PRELOAD=libmimalloc.so (pip install cmeel-mimalloc): mimalloc instead of "
