@@ -2,6 +2,8 @@
 one plain SGD update (a formula of the logged figures), --seed by repeating a run, and when
 --validate-interval(-updates) and --save-interval(-updates) validate and save (fairseq's rule)."""
 
+import json
+
 import pytest
 import torch
 from support import json_records, train_tiny
@@ -156,4 +158,49 @@ def test_fairseqs_minus_one_settings_are_accepted(data_bin, tmp_path):
         "checkpoint1.pt",
         "checkpoint2.pt",
         "checkpoint3.pt",
+    ]
+
+
+VALID_PROBE = """
+import json, os, seqcore
+
+@seqcore.hookimpl
+def seqcore_validation_end(trainer, epoch, num_updates, metrics):
+    with open(os.environ["PROBE"], "a") as f:
+        f.write(json.dumps(metrics) + "\\n")
+"""
+
+
+@pytest.mark.parametrize("steps, sentences", [(None, 16), (1, 4), (2, 8), (9, 16)])
+def test_max_valid_steps_limits_the_validation_batches(data_bin, tmp_path, steps, sentences):
+    probe, out = tmp_path / "probe.py", tmp_path / "valid.jsonl"
+    probe.write_text(VALID_PROBE)
+    four_a_batch = ["--batch-size-valid", "4", "--max-tokens-valid", "4096"]  # 16 valid pairs
+    limit = ["--max-valid-steps", str(steps)] if steps else []
+    train_tiny(
+        data_bin, tmp_path / "ck", "--max-epoch", "1", "--no-save", "--user-dir", str(probe),
+        *four_a_batch, *limit, env={"PROBE": str(out)},
+    )  # fmt: skip
+    (metrics,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert metrics["nsentences"] == sentences
+
+
+def test_stop_time_hours_stops_after_the_update_that_passes_it(data_bin, tmp_path):
+    result = train_tiny(data_bin, tmp_path / "ck", "--max-epoch", "5", "--stop-time-hours", "1e-9")
+    inner = json_records(result, "train_inner")
+    assert [r["num_updates"] for r in inner] == [1]
+    # fairseq: a run that stops validates and saves first
+    assert [r["num_updates"] for r in json_records(result, "valid")] == [1]
+    assert "--stop-time-hours 1e-09 reached" in result.stderr
+    state = load_checkpoint_file(tmp_path / "ck" / "checkpoint_last.pt")
+    assert state["num_updates"] == 1
+
+
+def test_no_last_checkpoints_writes_no_checkpoint_last(data_bin, tmp_path):
+    ck = tmp_path / "ck"
+    train_tiny(data_bin, ck, "--max-epoch", "2", "--no-last-checkpoints")
+    assert sorted(p.name for p in ck.iterdir()) == [
+        "checkpoint1.pt",
+        "checkpoint2.pt",
+        "checkpoint_best.pt",
     ]

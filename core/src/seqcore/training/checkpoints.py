@@ -4,7 +4,7 @@
   ``--no-epoch-checkpoints``); ``checkpoint_E_U.pt`` every ``--save-interval-updates`` updates;
 - ``checkpoint_best.pt`` when the validation metric improves, and
   ``checkpoint.best_<metric>_<score>.pt`` for the ``--keep-best-checkpoints`` best;
-- ``checkpoint_last.pt`` every time.
+- ``checkpoint_last.pt`` every time, unless ``--no-last-checkpoints``.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ class CheckpointManager:
             names.append("checkpoint_best.pt")
         if metric is not None and cfg.keep_best_checkpoints > 0:
             names.append(f"checkpoint.best_{cfg.best_checkpoint_metric}_{metric:.3f}.pt")
-        names.append("checkpoint_last.pt")
+        if not cfg.no_last_checkpoints:
+            names.append("checkpoint_last.pt")
         return names
 
     def save(

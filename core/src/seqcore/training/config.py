@@ -103,6 +103,9 @@ class DatasetConfig:
         default=0, metadata={"help": "also validate every N updates (0: never)"}
     )
     disable_validation: bool = field(default=False, metadata={"help": "never validate"})
+    max_valid_steps: int | None = field(
+        default=None, metadata={"help": "validate on at most this many batches (per process)"}
+    )
 
     def __post_init__(self) -> None:
         if self.max_tokens is None and self.batch_size is None:
@@ -112,6 +115,8 @@ class DatasetConfig:
                 raise ConfigError(f"{flag} {value} must be at least 1")
         if self.num_workers < 0:
             raise ConfigError(f"--num-workers {self.num_workers} must not be negative")
+        if self.max_valid_steps is not None and self.max_valid_steps < 1:
+            raise ConfigError(f"--max-valid-steps {self.max_valid_steps} must be at least 1")
 
 
 @dataclass
@@ -130,6 +135,10 @@ class OptimizationConfig:
     stop_min_lr: float = field(
         default=-1.0, metadata={"help": "stop when the learning rate falls to this value"}
     )
+    stop_time_hours: float = field(
+        default=0.0,
+        metadata={"help": "stop after this many hours of training, resumed runs counted (0: off)"},
+    )
     max_nonfinite_updates: int = field(
         default=10,
         metadata={"help": "abort after this many updates in a row with non-finite gradients"},
@@ -140,6 +149,8 @@ class OptimizationConfig:
             raise ConfigError(f"--update-freq {self.update_freq} must be positive")
         if self.clip_norm < 0:
             raise ConfigError(f"--clip-norm {self.clip_norm} must not be negative")
+        if self.stop_time_hours < 0:
+            raise ConfigError(f"--stop-time-hours {self.stop_time_hours} must not be negative")
 
 
 @dataclass
@@ -178,6 +189,9 @@ class CheckpointConfig:
         default=-1, metadata={"help": "keep the N best checkpoints by the metric (-1: none)"}
     )
     no_save: bool = field(default=False, metadata={"help": "write no checkpoint at all"})
+    no_last_checkpoints: bool = field(
+        default=False, metadata={"help": "do not write checkpoint_last.pt"}
+    )
     no_epoch_checkpoints: bool = field(
         default=False, metadata={"help": "only write checkpoint_last.pt and checkpoint_best.pt"}
     )

@@ -11,6 +11,7 @@ It follows fairseq's training flow::
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
@@ -268,8 +269,10 @@ class TrainingRun:
             self.epoch_itr.load_state_dict(state)
 
     def _stop_for_updates(self) -> bool:
-        reason = schedule.update_limit(self.cfg, self.trainer.num_updates) or schedule.lr_limit(
-            self.cfg, self.trainer.get_lr()
+        reason = (
+            schedule.update_limit(self.cfg, self.trainer.num_updates)
+            or schedule.lr_limit(self.cfg, self.trainer.get_lr())
+            or schedule.time_limit(self.cfg, time.perf_counter() - self.start_time)
         )
         if reason:
             self.stop_reason = reason
@@ -324,7 +327,8 @@ class TrainingRun:
                 epoch=1,
             ).next_epoch_itr(shuffle=False)
             start = time.perf_counter()
-            logs = [lg for s in itr if (lg := self.trainer.valid_step(s)) is not None]
+            samples = itertools.islice(itr, cfg.dataset.max_valid_steps)
+            logs = [lg for s in samples if (lg := self.trainer.valid_step(s)) is not None]
             batches = distributed.all_reduce_sum(float(len(logs)), self.dist)
             logs = distributed.all_reduce_logs(logs, self.dist)
             metrics = self._reduce_metrics(logs)

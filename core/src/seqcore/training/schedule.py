@@ -69,3 +69,11 @@ def lr_limit(cfg: Any, lr: float) -> str | None:
     if floor >= 0 and lr <= floor:
         return f"learning rate {lr:.3g} reached --stop-min-lr"
     return None
+
+
+def time_limit(cfg: Any, seconds: float) -> str | None:
+    """Why training stops after ``seconds`` of training (``--stop-time-hours``), or None."""
+    hours = cfg.optimization.stop_time_hours
+    if hours > 0 and seconds >= hours * 3600:
+        return f"--stop-time-hours {hours:g} reached"
+    return None
