@@ -42,6 +42,8 @@ def test_two_gloo_ranks_match_each_other_and_one_process_with_update_freq_2(data
             *common,
             "--save-dir",
             str(tmp_path / "ck1"),
+            "--log-file",
+            str(tmp_path / "train.log"),
         ],
         capture_output=True,
         text=True,
@@ -56,6 +58,8 @@ def test_two_gloo_ranks_match_each_other_and_one_process_with_update_freq_2(data
     assert [r["kind"] for r in records if r["kind"] != "train_inner"] == ["train", "valid"]
     assert result.stderr.count("done training") == 1
     assert result.stderr.count("dictionary:") == 2  # source and target, once each
+    logged = (tmp_path / "train.log").read_text()
+    assert logged.count("done training") == 1 and logged.count('"kind": "valid"') == 1
     single = run_seqcore(
         "train",
         *common,

@@ -332,6 +332,34 @@ def test_fp16_overflows_down_to_the_min_loss_scale_stop_training(data_bin, tmp_p
     assert not (tmp_path / "ck" / "checkpoint_last.pt").exists()
 
 
+def test_log_file_gets_every_report_and_message(data_bin, tmp_path):
+    log = tmp_path / "train.log"
+    first = train_tiny(data_bin, tmp_path / "ck", "--max-epoch", "2", "--log-file", str(log))
+    lines = log.read_text().splitlines()
+    assert [ln for ln in lines if ln.startswith("{")] == first.stdout.splitlines()
+    assert [ln for ln in lines if not ln.startswith("{")] == first.stderr.splitlines()
+    assert any("saved checkpoint" in ln for ln in lines) and "done training" in lines[-1]
+    # appended to, as fairseq's: a resumed run goes on in the same file
+    again = train_tiny(data_bin, tmp_path / "ck", "--max-epoch", "3", "--log-file", str(log))
+    more = log.read_text().splitlines()
+    assert more[: len(lines)] == lines
+    added = more[len(lines) :]
+    assert [ln for ln in added if ln.startswith("{")] == again.stdout.splitlines()
+    assert [ln for ln in added if not ln.startswith("{")] == again.stderr.splitlines()
+    assert any(ln.startswith("resumed from") for ln in added)
+
+
+def test_log_file_that_cannot_be_opened_is_a_one_line_error(data_bin, tmp_path):
+    log = tmp_path / "missing" / "train.log"
+    result = run_seqcore(
+        "train", str(data_bin), *TINY, "--save-dir", str(tmp_path / "ck"), "--log-file", str(log)
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"seqcore: error: --log-file {log}: cannot open it (No such file or directory)"
+    )
+
+
 def test_tensorboard_logdir(data_bin, tmp_path):
     args = ["--max-update", "2", "--no-save", "--tensorboard-logdir", str(tmp_path / "tb")]
     try:

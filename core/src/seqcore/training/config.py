@@ -50,6 +50,9 @@ class CommonConfig:
         default=None, metadata={"help": "progress output: tqdm on a terminal, else simple"}
     )
     log_interval: int = field(default=100, metadata={"help": "log every N updates"})
+    log_file: str | None = field(
+        default=None, metadata={"help": "also append the reports and messages to this file"}
+    )
     tensorboard_logdir: str | None = field(
         default=None, metadata={"help": "write tensorboard logs to this folder"}
     )

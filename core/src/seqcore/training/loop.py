@@ -58,12 +58,15 @@ class TrainingRun:
             "cuda" if cfg.common.device != "cpu" and torch.cuda.is_available() else "cpu"
         )
         self.device = pick_device(cfg.common.device, self.dist)
-        self.progress = Progress(cfg.common.log_format, quiet=not self.dist.is_master)
         if not self.dist.is_master:  # as fairseq: other ranks say only what goes wrong
             logging.getLogger("seqcore").setLevel(logging.WARNING)
         self.checkpoints = CheckpointManager(cfg.checkpoint, self.dist.is_master)
         logdir = cfg.common.tensorboard_logdir if self.dist.is_master else None
         self.tensorboard = TensorboardLog(logdir)
+        # last: from here on train() closes its --log-file whatever happens
+        self.progress = Progress(
+            cfg.common.log_format, quiet=not self.dist.is_master, log_file=cfg.common.log_file
+        )
         self.epoch_itr = None
         self.patience_left = cfg.checkpoint.patience
         self.start_time = time.perf_counter()
@@ -408,9 +411,11 @@ def _resets_note(ck: Any) -> str:
 
 def train(cfg: Any) -> dict[str, Any]:
     """Run training as configured; returns the final figures."""
+    run = None
     try:
-        return TrainingRun(cfg).run()
-    except CheckpointError:
-        raise
+        run = TrainingRun(cfg)
+        return run.run()
     finally:
+        if run is not None:
+            run.progress.close()
         distributed.shutdown()

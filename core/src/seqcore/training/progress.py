@@ -1,15 +1,19 @@
-"""How a training run reports: ``--log-format tqdm|simple|json|none``.
+"""How a training run reports: ``--log-format tqdm|simple|json|none``, and ``--log-file``.
 
 ``simple`` and ``json`` write one line per report to stdout (json: one object per line, with
 numbers as numbers); ``tqdm`` shows a progress bar on stderr and writes the summaries above it;
-``none`` writes only the epoch and validation summaries.
+``none`` writes only the epoch and validation summaries. ``--log-file`` appends every report and
+message, and seqcore's log lines, to a file as well (the bar excepted).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
-from typing import Any
+from typing import IO, Any
+
+from seqcore.errors import ConfigError
 
 _ORDER = ["loss", "nll_loss", "ppl", "accuracy", "wps", "ups", "wpb", "bsz", "lr", "gnorm"]
 
@@ -39,12 +43,44 @@ def _ordered(metrics: dict[str, Any]) -> list[tuple[str, Any]]:
 class Progress:
     """Writes reports in the chosen format; ``bar`` wraps an epoch's iterator for tqdm."""
 
-    def __init__(self, log_format: str | None, quiet: bool = False) -> None:
+    def __init__(
+        self, log_format: str | None, quiet: bool = False, log_file: str | None = None
+    ) -> None:
         if log_format is None:
             log_format = "tqdm" if sys.stderr.isatty() else "simple"
         self.format = log_format
         self.quiet = quiet  # ranks other than 0 of a distributed run: rank 0 speaks for all
         self._bar = None
+        self._file: IO[str] | None = None
+        self._handler: logging.Handler | None = None
+        if log_file is not None and not quiet:
+            self._open_log_file(log_file)
+
+    def _open_log_file(self, path: str) -> None:
+        try:
+            self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        except OSError as e:
+            raise ConfigError(f"--log-file {path}: cannot open it ({e.strerror})") from None
+        self._handler = logging.StreamHandler(self._file)
+        root = logging.getLogger("seqcore")
+        if root.handlers and root.handlers[0].formatter is not None:
+            self._handler.setFormatter(root.handlers[0].formatter)
+        root.addHandler(self._handler)
+
+    def close(self) -> None:
+        """Stop writing to ``--log-file`` (the reports end with the run)."""
+        self.close_bar()
+        if self._handler is not None:
+            logging.getLogger("seqcore").removeHandler(self._handler)
+            self._handler = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _to_file(self, line: str) -> None:
+        if self._file is not None:
+            self._file.write(line + "\n")
+            self._file.flush()
 
     def bar(self, iterable: Any, epoch: int, total: int, initial: int = 0) -> Any:
         if self.format != "tqdm" or self.quiet:
@@ -72,6 +108,7 @@ class Progress:
             self._bar.write(line, file=sys.stdout)
         else:
             print(line, flush=True)
+        self._to_file(line)
 
     def report(self, kind: str, epoch: int, num_updates: int, metrics: dict[str, Any]) -> None:
         """``kind``: "train_inner" (every --log-interval), "train" (epoch) or "valid"."""
@@ -103,3 +140,4 @@ class Progress:
             self._bar.write(text, file=sys.stderr)
         else:
             print(text, file=sys.stderr, flush=True)
+        self._to_file(text)
