@@ -32,7 +32,8 @@ def install_seqcore(session: nox.Session, *extra: str) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite against non-editable installs (entry points as users get them)."""
-    install_seqcore(session, *TEST_PLUGINS, "pytest>=8")
+    # tensorboard: --tensorboard-logdir is tested writing, and (blocked) without it
+    install_seqcore(session, *TEST_PLUGINS, "pytest>=8", "tensorboard")
     session.run("pytest", "tests", *session.posargs)
 
 

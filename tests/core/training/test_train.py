@@ -360,20 +360,44 @@ def test_log_file_that_cannot_be_opened_is_a_one_line_error(data_bin, tmp_path):
     )
 
 
-def test_tensorboard_logdir(data_bin, tmp_path):
-    args = ["--max-update", "2", "--no-save", "--tensorboard-logdir", str(tmp_path / "tb")]
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
-        result = run_seqcore("train", str(data_bin), *TINY, "--save-dir", str(tmp_path), *args)
-        assert result.returncode == 1
-        assert result.stderr.splitlines()[-1] == (
-            "seqcore: error: --tensorboard-logdir needs the tensorboard package: "
-            "pip install tensorboard"
-        )
-    else:
-        train_tiny(data_bin, tmp_path / "ck", *args)
-        assert any((tmp_path / "tb").iterdir())
+def test_tensorboard_logdir_holds_fairseqs_runs_and_the_logged_figures(data_bin, tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tb = tmp_path / "tb"
+    result = train_tiny(
+        data_bin, tmp_path / "ck", "--max-epoch", "2", "--log-interval", "2", "--no-save",
+        "--tensorboard-logdir", str(tb),
+    )  # fmt: skip
+    assert sorted(p.name for p in tb.iterdir()) == ["train", "train_inner", "valid"]
+    for kind in ("train_inner", "train", "valid"):
+        events = EventAccumulator(str(tb / kind))
+        events.Reload()
+        records = json_records(result, kind)
+        metrics = ["loss", "nll_loss", "ppl", "wps", "wpb", "bsz"]
+        metrics += ["lr", "gnorm"] if kind != "valid" else ["best_loss"]
+        for metric in metrics:
+            logged = [(e.step, e.value) for e in events.Scalars(metric)]
+            assert logged == [
+                (r["num_updates"], pytest.approx(r[metric], rel=1e-6)) for r in records
+            ], (kind, metric)
+
+
+def test_tensorboard_logdir_without_tensorboard_is_a_one_line_error(data_bin, tmp_path):
+    blocker = tmp_path / "blocker" / "tensorboard"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('not installed')\n")
+    result = run_seqcore(
+        "train", str(data_bin), *TINY, "--save-dir", str(tmp_path / "ck"), "--max-update", "2",
+        "--tensorboard-logdir", str(tmp_path / "tb"),
+        env={"PYTHONPATH": str(tmp_path / "blocker")},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "seqcore: error: --tensorboard-logdir needs the tensorboard package: "
+        "pip install tensorboard"
+    )
+    assert not (tmp_path / "tb").exists()
 
 
 def test_fp16_bf16_amp_exclude_each_other(data_bin, tmp_path):
