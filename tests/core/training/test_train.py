@@ -194,6 +194,23 @@ def test_non_finite_loss_skips_updates_then_aborts_with_a_clear_message(data_bin
     assert not (tmp_path / "ck" / "checkpoint_last.pt").exists()
 
 
+def test_what_a_run_needs_is_asked_for_in_command_line_order(data_bin, tmp_path):
+    steps = [
+        ((), "give DATA, the data-bin folder to train on: seqcore train DATA -a ARCH "
+         "--optimizer NAME --max-tokens N ... (see 'seqcore train --help')"),
+        ((str(data_bin),), "--arch is required (see 'seqcore train --help')"),
+        ((str(data_bin), "-a", "transformer"),
+         "--optimizer is required (see 'seqcore train --help')"),
+        ((str(data_bin), "-a", "transformer", "--optimizer", "adam"),
+         "give --max-tokens or --batch-size (or both)"),
+    ]  # fmt: skip
+    for args, message in steps:
+        result = run_seqcore("train", *args, "--save-dir", str(tmp_path / "ck"))
+        assert result.returncode == 1
+        assert result.stderr == f"seqcore: error: {message}\n"
+    assert not (tmp_path / "ck").exists()
+
+
 def test_flag_errors_are_one_line(data_bin, tmp_path):
     result = run_seqcore("train", str(data_bin), *TINY, "--max-epochs", "1")
     assert result.returncode == 2 and "No such option '--max-epochs'" in result.stderr

@@ -28,9 +28,17 @@ def _train(cfg: ResolvedConfig) -> None:
     from seqcore.errors import ConfigError
     from seqcore.training.loop import train
 
+    # what a run cannot do without, in the order of the command line
+    if getattr(cfg.configs.get("task"), "data", None) == "":
+        raise ConfigError(
+            "give DATA, the data-bin folder to train on: seqcore train DATA -a ARCH "
+            "--optimizer NAME --max-tokens N ... (see 'seqcore train --help')"
+        )
     for key, flag in [("arch", "--arch"), ("optimizer", "--optimizer")]:
         if key not in cfg.selections:
             raise ConfigError(f"{flag} is required (see 'seqcore train --help')")
+    if cfg.dataset.max_tokens is None and cfg.dataset.batch_size is None:
+        raise ConfigError("give --max-tokens or --batch-size (or both)")
     train(cfg)
 
 

@@ -111,8 +111,7 @@ class DatasetConfig:
     )
 
     def __post_init__(self) -> None:
-        if self.max_tokens is None and self.batch_size is None:
-            raise ConfigError("give --max-tokens or --batch-size (or both)")
+        # that one of --max-tokens and --batch-size is needed, seqcore train says (after DATA)
         for flag, value in [("--max-tokens", self.max_tokens), ("--batch-size", self.batch_size)]:
             if value is not None and value < 1:
                 raise ConfigError(f"{flag} {value} must be at least 1")
