@@ -188,3 +188,28 @@ def test_tokenizer_moses_without_sacremoses_is_a_one_line_error(moses_data, mose
         "seqcore: error: --tokenizer moses needs the sacremoses package: pip install sacremoses "
         '(or pip install "seqcore[moses]")'
     )
+
+
+def test_shards_translate_disjoint_parts_that_make_up_the_whole(copy_data, copy_model):
+    base = ["--path", str(copy_model), "--batch-size", "8"]
+    whole = parse_generation(_generate(copy_data, *base).stdout)["H"]
+    shards = [
+        parse_generation(
+            _generate(copy_data, *base, "--num-shards", "3", "--shard-id", str(k)).stdout
+        )["H"]
+        for k in range(3)
+    ]
+    assert all(shards) and sum(len(s) for s in shards) == len(whole)
+    merged = {i: h for s in shards for i, h in s.items()}
+    assert merged == whole
+
+
+def test_shard_id_out_of_range_is_a_one_line_error(copy_data, copy_model):
+    result = run_seqcore(
+        "generate", str(copy_data), "--path", str(copy_model), "--num-shards", "2",
+        "--shard-id", "2",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr == (
+        "seqcore: error: --shard-id 2 must be between 0 and --num-shards - 1 (1)\n"
+    )

@@ -178,6 +178,22 @@ class GenerateConfig(TextOutputConfig):
     required_batch_size_multiple: int = field(
         default=8, metadata={"help": "batch sizes are rounded down to a multiple of this"}
     )
+    num_shards: int = field(
+        default=1, metadata={"help": "split the batches into this many shards (separate jobs)"}
+    )
+    shard_id: int = field(
+        default=0, metadata={"help": "the shard to translate, from 0 to --num-shards - 1"}
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.num_shards < 1:
+            raise ConfigError(f"--num-shards {self.num_shards} must be at least 1")
+        if not 0 <= self.shard_id < self.num_shards:
+            raise ConfigError(
+                f"--shard-id {self.shard_id} must be between 0 and --num-shards - 1 "
+                f"({self.num_shards - 1})"
+            )
 
 
 @dataclass

@@ -110,6 +110,8 @@ def batches(loaded: LoadedModels, opts: GenerateConfig) -> Any:
         ignore_invalid_inputs=opts.skip_invalid_size_inputs_valid_test,
         required_batch_size_multiple=opts.required_batch_size_multiple,
         seed=opts.seed,
+        num_shards=opts.num_shards,
+        shard_id=opts.shard_id,
         num_workers=0,
     )
     return itr.next_epoch_itr(shuffle=False)
