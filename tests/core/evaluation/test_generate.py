@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import statistics
 
@@ -213,3 +214,30 @@ def test_shard_id_out_of_range_is_a_one_line_error(copy_data, copy_model):
     assert result.stderr == (
         "seqcore: error: --shard-id 2 must be between 0 and --num-shards - 1 (1)\n"
     )
+
+
+def test_score_reference_scores_the_references_as_search_scores_its_hypotheses(
+    copy_data, copy_model
+):
+    """The model copies, so beam search finds the reference for most sentences: there the
+    teacher-forced scores (one forward pass) equal the search's (cached, token by token)."""
+    base = ["--path", str(copy_model), "--batch-size", "16"]
+    scored = parse_generation(_generate(copy_data, *base, "--score-reference").stdout)
+    searched = parse_generation(_generate(copy_data, *base).stdout)
+    assert scored["H"] and sorted(scored["H"]) == sorted(searched["H"])
+    same = 0
+    for i, (score, tokens) in scored["H"].items():
+        assert tokens == scored["T"][i] == TEST["tgt"][i]  # the reference itself
+        positional = scored["P"][i]
+        assert len(positional) == len(tokens.split()) + 1  # and its </s>
+        assert score == pytest.approx(sum(positional) / len(positional), abs=1e-3)
+        if searched["H"][i][1] == tokens:
+            same += 1
+            assert score == pytest.approx(searched["H"][i][0], abs=1e-4)
+            assert positional == pytest.approx(searched["P"][i], abs=2e-4)
+    assert same > len(scored["H"]) * 0.9
+    # an ensemble of a checkpoint with itself: the log of the mean probability, the same
+    twice = f"{copy_model}{os.pathsep}{copy_model}"
+    ensemble = _generate(copy_data, "--path", twice, "--batch-size", "16", "--score-reference")
+    for i, (score, tokens) in parse_generation(ensemble.stdout)["H"].items():
+        assert (pytest.approx(score, abs=1e-5), tokens) == scored["H"][i]

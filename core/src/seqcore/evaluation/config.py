@@ -178,6 +178,10 @@ class GenerateConfig(TextOutputConfig):
     required_batch_size_multiple: int = field(
         default=8, metadata={"help": "batch sizes are rounded down to a multiple of this"}
     )
+    score_reference: bool = field(
+        default=False,
+        metadata={"help": "score the reference translations instead of searching (H- lines)"},
+    )
     num_shards: int = field(
         default=1, metadata={"help": "split the batches into this many shards (separate jobs)"}
     )

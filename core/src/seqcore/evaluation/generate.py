@@ -10,7 +10,8 @@ fairseq prints them), it writes::
     P-<id>  log2-probability of each token, </s> included
 
 then the speed and, with a target side, the corpus BLEU of the best hypotheses (D- text against
-detokenized T- text).
+detokenized T- text). ``--score-reference`` prints the references as the H- lines, with their
+scores under the model, instead of searching.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from seqcore.evaluation.loading import (
 )
 from seqcore.evaluation.scoring import CorpusScorer
 from seqcore.evaluation.text import OutputText, bpe_of, tokenizer_of
-from seqcore.generation import GenerationConfig, SequenceGenerator
+from seqcore.generation import GenerationConfig, SequenceGenerator, SequenceScorer
 
 log = logging.getLogger("seqcore.generate")
 
@@ -127,7 +128,11 @@ def generate(cfg: ResolvedConfig) -> float | None:
     src_dict = loaded.task.source_dictionary
     tgt_dict = loaded.task.target_dictionary
     text = OutputText(opts.remove_bpe, bpe_of(opts.bpe, opts.data), tokenizer_of(opts))
-    generator = SequenceGenerator.from_config(loaded.models, tgt_dict, gen)
+    generator: SequenceGenerator | SequenceScorer
+    if opts.score_reference:
+        generator = SequenceScorer(loaded.models, tgt_dict)
+    else:
+        generator = SequenceGenerator.from_config(loaded.models, tgt_dict, gen)
     scorer = CorpusScorer(opts.scoring, opts.sacrebleu_tokenizer, opts.sacrebleu_lowercase)
     has_target = False
     num_sentences = num_tokens = 0

@@ -5,6 +5,7 @@ from seqcore.generation.ensemble import EnsembleModel
 from seqcore.generation.ngram_blocking import block_repeated_ngrams
 from seqcore.generation.search import BeamSearch, Sampling, nucleus
 from seqcore.generation.sequence_generator import SequenceGenerator
+from seqcore.generation.sequence_scorer import SequenceScorer
 
 __all__ = [
     "BeamSearch",
@@ -12,6 +13,7 @@ __all__ = [
     "GenerationConfig",
     "Sampling",
     "SequenceGenerator",
+    "SequenceScorer",
     "block_repeated_ngrams",
     "check_generation_options",
     "nucleus",
