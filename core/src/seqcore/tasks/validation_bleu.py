@@ -39,15 +39,21 @@ _GENERATION_ARGS = {
 }
 
 
-def generation_args(text: str) -> dict[str, Any]:
-    """The SequenceGenerator arguments of ``--eval-bleu-args`` (a JSON object, fairseq's
-    generation option names); an unknown key or a value that is not JSON is a ConfigError."""
+def json_object(flag: str, text: str) -> dict[str, Any]:
+    """``text`` read as a JSON object, or a ConfigError naming ``flag``."""
     try:
         given = json.loads(text)
     except json.JSONDecodeError as e:
-        raise ConfigError(f"--eval-bleu-args {text!r} is not a JSON object ({e.msg})") from None
+        raise ConfigError(f"{flag} {text!r} is not a JSON object ({e.msg})") from None
     if not isinstance(given, dict):
-        raise ConfigError(f"--eval-bleu-args {text!r} is not a JSON object")
+        raise ConfigError(f"{flag} {text!r} is not a JSON object")
+    return given
+
+
+def generation_args(text: str) -> dict[str, Any]:
+    """The SequenceGenerator arguments of ``--eval-bleu-args`` (a JSON object, fairseq's
+    generation option names); an unknown key or a value that is not JSON is a ConfigError."""
+    given = json_object("--eval-bleu-args", text)
     unknown = sorted(set(given) - set(_GENERATION_ARGS))
     if unknown:
         raise ConfigError(
@@ -73,14 +79,7 @@ def detokenizer_args(text: str) -> dict[str, Any]:
     """The options of ``--eval-bleu-detok-args`` (a JSON object of fairseq's Moses tokenizer
     option names); an unknown key, a value of the wrong type or text that is not a JSON object
     is a ConfigError."""
-    try:
-        given = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError(
-            f"--eval-bleu-detok-args {text!r} is not a JSON object ({e.msg})"
-        ) from None
-    if not isinstance(given, dict):
-        raise ConfigError(f"--eval-bleu-detok-args {text!r} is not a JSON object")
+    given = json_object("--eval-bleu-detok-args", text)
     for key, value in given.items():
         if key not in _DETOK_ARGS:
             raise ConfigError(
