@@ -241,3 +241,19 @@ def test_score_reference_scores_the_references_as_search_scores_its_hypotheses(
     ensemble = _generate(copy_data, "--path", twice, "--batch-size", "16", "--score-reference")
     for i, (score, tokens) in parse_generation(ensemble.stdout)["H"].items():
         assert (pytest.approx(score, abs=1e-5), tokens) == scored["H"][i]
+
+
+def test_score_reference_without_references_is_a_one_line_error(copy_data, copy_model, tmp_path):
+    import shutil
+
+    data = tmp_path / "data-bin"
+    shutil.copytree(copy_data, data)
+    for f in data.glob("test.src-tgt.tgt.*"):
+        f.unlink()
+    plain = _generate(data, "--path", str(copy_model))
+    assert "H-0" in plain.stdout and "T-0" not in plain.stdout
+    result = run_seqcore("generate", str(data), "--path", str(copy_model), "--score-reference")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"seqcore: error: --score-reference: the test split of {data} has no target side to score"
+    )

@@ -28,7 +28,7 @@ from typing import IO, Any
 import torch
 
 from seqcore.config.resolve import ResolvedConfig
-from seqcore.errors import ConfigError
+from seqcore.errors import ConfigError, DataError
 from seqcore.evaluation.config import GenerateConfig
 from seqcore.evaluation.loading import (
     LoadedModels,
@@ -143,6 +143,11 @@ def generate(cfg: ResolvedConfig) -> float | None:
                 continue
             sample = move_to(sample, loaded.device)
             target = sample.get("target")
+            if opts.score_reference and target is None:
+                raise DataError(
+                    f"--score-reference: the {opts.gen_subset} split of {opts.data} has no "
+                    "target side to score"
+                )
             prefix = None
             if gen.prefix_size > 0 and target is not None:
                 prefix = target[:, : gen.prefix_size]
