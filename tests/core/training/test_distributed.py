@@ -5,12 +5,19 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 from support import TINY_TRANSFORMER as TINY
 from support import json_records, run_seqcore
 
+# LayerDrop skips layers, so some parameters get no gradient: DDP must be told to look for them
+LAYERDROP = ["--encoder-layerdrop", "0.5", "--decoder-layerdrop", "0.5"]
 
-def test_two_gloo_ranks_match_each_other_and_one_process_with_update_freq_2(data_bin, tmp_path):
+
+@pytest.mark.parametrize("extra", [[], LAYERDROP], ids=["plain", "layerdrop"])
+def test_two_gloo_ranks_match_each_other_and_one_process_with_update_freq_2(
+    data_bin, tmp_path, extra
+):
     # SGD: Adam would turn the float noise of gradients that are zero in exact arithmetic (the
     # attention key bias) into full-size steps, which no summation order can reproduce
     common = [
@@ -23,6 +30,7 @@ def test_two_gloo_ranks_match_each_other_and_one_process_with_update_freq_2(data
         "--max-update",
         "4",
         "--no-save",
+        *extra,
     ]
     ddp_dump, single_dump = tmp_path / "ddp", tmp_path / "single"
     ddp_dump.mkdir()

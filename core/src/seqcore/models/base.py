@@ -49,6 +49,12 @@ class BaseModel(nn.Module):
         """The longest input the model accepts (``None``: no limit)."""
         return None
 
+    def may_skip_parameters(self) -> bool:
+        """Whether a training forward may leave some parameters without a gradient (LayerDrop
+        skipping a layer). Distributed training then has DDP look for them at every update,
+        which it does not by default because the search costs time."""
+        return False
+
 
 class Encoder(nn.Module, abc.ABC):
     """Base of encoders: ``forward(src_tokens, src_lengths)`` -> encoder output."""

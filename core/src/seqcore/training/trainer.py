@@ -71,7 +71,8 @@ class Trainer:
         wrapped: torch.nn.Module = self.model
         if self.dist.enabled:
             ids = [device.index] if device.type == "cuda" else None
-            wrapped = ModelDDP(self.model, device_ids=ids)
+            skips = getattr(self.model, "may_skip_parameters", lambda: False)()
+            wrapped = ModelDDP(self.model, device_ids=ids, find_unused_parameters=skips)
         if cfg.common.compile:
             wrapped = _compiled(wrapped, device)
         self.wrapped_model = wrapped

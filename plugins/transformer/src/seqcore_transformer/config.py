@@ -78,6 +78,9 @@ class EncoderConfig:
     encoder_learned_pos: bool = field(
         default=False, metadata={"help": "use learned positional embeddings in the encoder"}
     )
+    encoder_layerdrop: float = field(
+        default=0.0, metadata={"help": "LayerDrop probability for encoder"}
+    )
 
     def __post_init__(self) -> None:
         check_positive(
@@ -85,6 +88,7 @@ class EncoderConfig:
         )
         check_non_negative(self, "encoder_layers")
         check_heads(self, "encoder")
+        check_probability(self, "encoder_layerdrop")
 
 
 @dataclass
@@ -116,6 +120,9 @@ class DecoderConfig:
     no_decoder_final_norm: bool = field(
         default=False,
         metadata={"help": "don't add an extra layernorm after the last decoder block"},
+    )
+    decoder_layerdrop: float = field(
+        default=0.0, metadata={"help": "LayerDrop probability for decoder"}
     )
     dropout: float = field(default=0.1, metadata={"help": "dropout probability"})
     attention_dropout: float = field(
@@ -164,7 +171,9 @@ class DecoderConfig:
         )
         check_non_negative(self, "decoder_layers")
         check_heads(self, "decoder")
-        check_probability(self, "dropout", "attention_dropout", "activation_dropout")
+        check_probability(
+            self, "dropout", "attention_dropout", "activation_dropout", "decoder_layerdrop"
+        )
         check_output_dim(self)
 
 

@@ -47,6 +47,16 @@ def keep_mask(shape: torch.Size, p: float) -> torch.Tensor:
     return words.view(torch.int16)[:n].view(shape) >= round(p * 65536) - 32768
 
 
+def layers_to_run(layers: nn.ModuleList, layerdrop: float, training: bool) -> list[nn.Module]:
+    """LayerDrop (Fan et al., 2019), as fairseq: in training, one uniform draw per layer and
+    forward pass, and the layers whose draw is at most ``layerdrop`` are skipped (the residual
+    stream goes on as it is). Outside training every layer runs."""
+    if not training or layerdrop <= 0:
+        return list(layers)
+    draws = torch.empty(len(layers)).uniform_().tolist()
+    return [layer for layer, u in zip(layers, draws) if u > layerdrop]
+
+
 def run_layer(layer: nn.Module, recompute: bool, *args: Any) -> torch.Tensor:
     """``layer(*args)``; with ``recompute`` (``--checkpoint-activations``) and gradients being
     taken, through :func:`torch.utils.checkpoint.checkpoint`: the layer keeps only its inputs

@@ -29,6 +29,7 @@ from seqcore_transformer.layers import (
     TransformerDecoderLayer,
     TransformerEncoderLayer,
     dropout,
+    layers_to_run,
     run_layer,
 )
 from seqcore_transformer.positional import (
@@ -129,6 +130,7 @@ class TransformerEncoder(_EmbeddingMixin, Encoder):
         )
         self.layer_norm = nn.LayerNorm(dim) if cfg.encoder_normalize_before else None
         self.checkpoint_activations = cfg.checkpoint_activations
+        self.layerdrop = cfg.encoder_layerdrop
 
     def forward(self, src_tokens: torch.Tensor, src_lengths: Any = None) -> EncoderOut:
         """``src_tokens``: B x S (left- or right-padded)."""
@@ -138,7 +140,7 @@ class TransformerEncoder(_EmbeddingMixin, Encoder):
         if padding_mask is not None:
             x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0)
             attn_mask = ~padding_mask[:, None, None, :]
-        for layer in self.layers:
+        for layer in layers_to_run(self.layers, self.layerdrop, self.training):
             x = run_layer(layer, self.checkpoint_activations, x, attn_mask)
         if self.layer_norm is not None:
             x = self.layer_norm(x)
@@ -217,6 +219,7 @@ class TransformerDecoder(_EmbeddingMixin, Decoder):
             for _ in range(cfg.decoder_layers)
         )
         self.checkpoint_activations = cfg.checkpoint_activations
+        self.layerdrop = cfg.decoder_layerdrop
         final_norm = cfg.decoder_normalize_before and not cfg.no_decoder_final_norm
         self.layer_norm = nn.LayerNorm(dim) if final_norm else None
         out_dim = cfg.decoder_output_dim
@@ -276,7 +279,7 @@ class TransformerDecoder(_EmbeddingMixin, Decoder):
                 packing = None
             else:
                 x = packing.pack(x)
-        for layer in self.layers:
+        for layer in layers_to_run(self.layers, self.layerdrop, self.training):
             x = run_layer(
                 layer,
                 self.checkpoint_activations,
@@ -337,3 +340,6 @@ class TransformerModel(EncoderDecoderModel):
             share_input_output_embed=share_io,
         )
         return cls(encoder, decoder)
+
+    def may_skip_parameters(self) -> bool:
+        return self.encoder.layerdrop > 0 or self.decoder.layerdrop > 0

@@ -31,3 +31,6 @@ class TransformerLanguageModel(LanguageModel):
             share_input_output_embed=cfg.share_decoder_input_output_embed,
         )
         return cls(decoder)
+
+    def may_skip_parameters(self) -> bool:
+        return self.decoder.layerdrop > 0
