@@ -65,4 +65,5 @@ def seqcore_checkpoint_saved(trainer: Any, path: str) -> None:
 @hookspec
 def seqcore_train_end(trainer: Any) -> None:
     """Called once per training run, on every rank, when training stops normally (``--max-epoch``
-    or ``--max-update`` reached, learning rate too small, or ``--patience`` exhausted)."""
+    or ``--max-update`` reached, learning rate too small, ``--patience`` exhausted or
+    ``--stop-time-hours`` passed)."""

@@ -186,7 +186,12 @@ def test_max_valid_steps_limits_the_validation_batches(data_bin, tmp_path, steps
 
 
 def test_stop_time_hours_stops_after_the_update_that_passes_it(data_bin, tmp_path):
-    result = train_tiny(data_bin, tmp_path / "ck", "--max-epoch", "5", "--stop-time-hours", "1e-9")
+    hooks = tmp_path / "hooks.jsonl"
+    result = train_tiny(
+        data_bin, tmp_path / "ck", "--max-epoch", "5", "--stop-time-hours", "1e-9",
+        env={"SEQCORE_TOY_HOOK_LOG": str(hooks)},
+    )  # fmt: skip
+    assert json.loads(hooks.read_text().splitlines()[-1])["hook"] == "train_end"
     inner = json_records(result, "train_inner")
     assert [r["num_updates"] for r in inner] == [1]
     # fairseq: a run that stops validates and saves first
