@@ -111,21 +111,26 @@ class Trainer:
 
     def _update_loss_scale(self, overflow: bool) -> None:
         """After the scaler's step: its new scale, capped at --threshold-loss-scale; an
-        overflow that brings it to --min-loss-scale stops training (fairseq's rule)."""
+        overflow that brings it to --min-loss-scale stops training (fairseq's rule). A clean
+        update without a threshold reads nothing back (on CUDA, each read waits for the GPU)."""
         assert self.grad_scaler is not None
-        previous = float(self.grad_scaler.get_scale())
-        self.grad_scaler.update()
-        scale = float(self.grad_scaler.get_scale())
         common = self.cfg.common
-        if overflow and scale <= common.min_loss_scale:
-            self.grad_scaler.update(previous)
-            raise TrainingError(
-                f"the loss scale fell to {scale:g} at update {self.num_updates + 1} "
-                f"(--min-loss-scale {common.min_loss_scale:g}): the loss is probably exploding; "
-                "lower --lr, set --clip-norm or raise the batch size"
-            )
-        if common.threshold_loss_scale is not None and scale > common.threshold_loss_scale:
-            self.grad_scaler.update(common.threshold_loss_scale)
+        if overflow:
+            previous = float(self.grad_scaler.get_scale())
+            self.grad_scaler.update()
+            scale = float(self.grad_scaler.get_scale())
+            if scale <= common.min_loss_scale:
+                self.grad_scaler.update(previous)
+                raise TrainingError(
+                    f"the loss scale fell to {scale:g} at update {self.num_updates + 1} "
+                    f"(--min-loss-scale {common.min_loss_scale:g}): the loss is probably "
+                    "exploding; lower --lr, set --clip-norm or raise the batch size"
+                )
+            return
+        self.grad_scaler.update()
+        threshold = common.threshold_loss_scale
+        if threshold is not None and float(self.grad_scaler.get_scale()) > threshold:
+            self.grad_scaler.update(threshold)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.autocast_dtype is None:
