@@ -11,7 +11,6 @@ It follows fairseq's training flow::
 
 from __future__ import annotations
 
-import itertools
 import logging
 import random
 import time
@@ -30,11 +29,12 @@ from seqcore.training import distributed, schedule
 from seqcore.training.batches import grouped, min_positions
 from seqcore.training.checkpoint_io import load_checkpoint_file
 from seqcore.training.checkpoints import CheckpointManager
-from seqcore.training.meters import IntervalMeter, validation_throughput
+from seqcore.training.meters import IntervalMeter
 from seqcore.training.progress import Progress
 from seqcore.training.rng import rng_state, set_rng_state
 from seqcore.training.tensorboard import TensorboardLog
 from seqcore.training.trainer import Trainer
+from seqcore.training.validation import validate_split
 
 log = logging.getLogger("seqcore.train")
 
@@ -314,29 +314,7 @@ class TrainingRun:
             return {}
         first: dict[str, Any] = {}
         for split in cfg.dataset.valid_subset.split(","):
-            itr = self.task.get_batch_iterator(
-                self.task.dataset(split),
-                max_tokens=cfg.dataset.max_tokens_valid or cfg.dataset.max_tokens,
-                max_sentences=cfg.dataset.batch_size_valid or cfg.dataset.batch_size,
-                max_positions=min_positions(
-                    self.task.max_positions(), self.trainer.model.max_positions()
-                ),
-                ignore_invalid_inputs=cfg.dataset.skip_invalid_size_inputs_valid_test,
-                required_batch_size_multiple=cfg.dataset.required_batch_size_multiple,
-                seed=cfg.common.seed,
-                num_shards=self.dist.world_size,
-                shard_id=self.dist.rank,
-                num_workers=0,
-                epoch=1,
-            ).next_epoch_itr(shuffle=False)
-            start = time.perf_counter()
-            samples = itertools.islice(itr, cfg.dataset.max_valid_steps)
-            logs = [lg for s in samples if (lg := self.trainer.valid_step(s)) is not None]
-            batches = distributed.all_reduce_sum(float(len(logs)), self.dist)
-            logs = distributed.all_reduce_logs(logs, self.dist)
-            metrics = self._reduce_metrics(logs)
-            if metrics:
-                metrics.update(validation_throughput(logs, batches, time.perf_counter() - start))
+            metrics = validate_split(cfg, self.task, self.trainer, self.dist, split)
             key = cfg.checkpoint.best_checkpoint_metric
             if metrics and key not in metrics:
                 raise ConfigError(
