@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import sys
 
 import click
 
 from seqcore._version import __version__
+from seqcore.cli.memory import restart_without_malloc_cache, use_huge_pages_for_tensors
 from seqcore.errors import SeqcoreError
 
 # name -> (module:attribute, one-line help); imported on use only.
@@ -126,20 +126,10 @@ class _Formatter(logging.Formatter):
         return message
 
 
-def use_huge_pages_for_tensors() -> None:
-    """Ask torch to back CPU tensors of 2 MiB and more with transparent huge pages
-    (``THP_MEM_ALLOC_ENABLE``, read once when torch loads; a value the user set wins).
-
-    Training allocates and frees hundreds of MiB of activations per update; with 4 KiB pages
-    the kernel faults and zeroes each page every time (about a million faults per 40 updates of
-    bench/bench_train.py), with 2 MiB pages about a fifth as many: 3-6% more words per second
-    there, the same peak memory. Nothing changes where the kernel has no huge pages."""
-    if "torch" not in sys.modules:
-        os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the command line and exit with its status."""
+    if argv is None:  # the process's own command line: its memory settings come first
+        restart_without_malloc_cache(sys.argv[1:])
     _configure_logging()
     use_huge_pages_for_tensors()
     try:
