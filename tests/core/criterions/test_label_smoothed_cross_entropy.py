@@ -219,3 +219,45 @@ def test_negative_ignore_prefix_size_is_a_config_error():
             "label_smoothed_cross_entropy",
             {"ignore_prefix_size": -1},
         )
+
+
+def tempered(model):
+    """``model`` with a normalisation of its own (a temperature of 2)."""
+
+    class Tempered(type(model)):
+        def get_normalized_probs(self, net_output, log_probs):
+            return super().get_normalized_probs((net_output[0] / 2.0, None), log_probs)
+
+    return Tempered(model.logits.detach())
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+def test_a_model_with_its_own_normalisation_is_scored_by_it(task, make_batch, eps):
+    model, sample = make_batch(seed=4)
+    loss, _, log = build(task, label_smoothing=eps)(tempered(model), sample)
+    expected_loss, expected_nll = reference(model.logits / 2.0, sample["target"], eps)
+    assert float(loss.detach()) == pytest.approx(expected_loss, rel=1e-5)
+    assert log["nll_loss"] == pytest.approx(expected_nll, rel=1e-5)
+    ce_cfg = make_config(CrossEntropyConfig, "cross_entropy", {})
+    ce_loss, _, _ = CrossEntropyCriterion(ce_cfg, task)(tempered(model), sample)
+    assert float(ce_loss.detach()) == pytest.approx(reference(model.logits / 2.0, sample["target"], 0)[1])
+
+
+def test_bf16_scores_train_as_float32_log_probabilities_do(task, make_batch):
+    """Under --bf16 the decoder's scores are bfloat16: the loss is still taken in float32 and
+    their gradient is the float64 one, rounded."""
+    model, sample = make_batch(seed=6)
+    half = type(model)(model.logits.detach().bfloat16())
+    loss, _, _ = build(task, label_smoothing=0.1)(half, sample)
+    assert loss.dtype == torch.float32
+    loss.backward()
+    x = half.logits.detach().double().requires_grad_()
+    expected, _ = reference(x, sample["target"], 0.1)
+    assert float(loss.detach()) == pytest.approx(expected, rel=1e-6)
+    lprobs = torch.log_softmax(x, -1)
+    q = torch.full_like(lprobs, 0.1 / (lprobs.size(-1) - 1))
+    q.scatter_(-1, sample["target"][..., None], 0.9)
+    keep = sample["target"].ne(PAD)[..., None]
+    (-(q * lprobs) * keep).sum().backward()
+    assert half.logits.grad.dtype == torch.bfloat16
+    torch.testing.assert_close(half.logits.grad.double(), x.grad, rtol=1e-2, atol=1e-3)

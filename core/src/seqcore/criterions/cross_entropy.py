@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqcore.criterions.base import Criterion
+from seqcore.criterions.logits_loss import summed_cross_entropy
 from seqcore.criterions.registry import register_criterion
 
 
@@ -67,6 +68,11 @@ class CrossEntropyCriterion(Criterion):
         self, model: nn.Module, net_output: Any, sample: dict[str, Any], reduce: bool = True
     ) -> torch.Tensor:
         """The summed loss (``reduce``) or one loss per target position (0 on padding)."""
+        logits = model.get_logits(net_output) if reduce else None
+        if logits is not None:  # the loss and its gradient straight from the scores
+            target = model.get_targets(sample, net_output).reshape(-1)
+            scores = logits.reshape(-1, logits.size(-1))
+            return summed_cross_entropy(scores, target, 0.0, self.padding_idx)[0]
         lprobs = model.get_normalized_probs(net_output, log_probs=True)
         lprobs = lprobs.view(-1, lprobs.size(-1))
         target = model.get_targets(sample, net_output).reshape(-1)

@@ -17,6 +17,7 @@ from torch import nn
 
 from seqcore.criterions.base import Criterion
 from seqcore.criterions.cross_entropy import base2, perplexity, summed
+from seqcore.criterions.logits_loss import summed_cross_entropy
 from seqcore.criterions.registry import register_criterion
 from seqcore.errors import ConfigError
 
@@ -132,10 +133,15 @@ class LabelSmoothedCrossEntropyCriterion(Criterion):
         self, model: nn.Module, sample: dict[str, Any], reduce: bool = True
     ) -> tuple[torch.Tensor, int | float, dict[str, Any]]:
         net_output = model(**sample["net_input"])
-        lprobs, target = self.lprobs_and_target(model, net_output, sample)
-        loss, nll_loss = label_smoothed_nll_loss(
-            lprobs, target, self.eps, ignore_index=self.padding_idx, reduce=reduce
-        )
+        logits = model.get_logits(net_output) if reduce else None
+        if logits is not None:  # the loss and its gradient straight from the scores
+            scores, target = self.without_prefix(logits, model.get_targets(sample, net_output))
+            loss, nll_loss = summed_cross_entropy(scores, target, self.eps, self.padding_idx)
+        else:
+            scores, target = self.lprobs_and_target(model, net_output, sample)
+            loss, nll_loss = label_smoothed_nll_loss(
+                scores, target, self.eps, ignore_index=self.padding_idx, reduce=reduce
+            )
         nsentences = sample["target"].size(0)
         sample_size = nsentences if self.sentence_avg else sample["ntokens"]
         logging_output = {
@@ -146,7 +152,7 @@ class LabelSmoothedCrossEntropyCriterion(Criterion):
             "sample_size": sample_size,
         }
         if self.report_accuracy:
-            n_correct, total = self.compute_accuracy(lprobs, target)
+            n_correct, total = self.compute_accuracy(scores, target)
             logging_output["n_correct"] = n_correct
             logging_output["total"] = total
         return loss, sample_size, logging_output
@@ -157,16 +163,23 @@ class LabelSmoothedCrossEntropyCriterion(Criterion):
         """Log-probabilities (N x V) and targets (N), without the first ``ignore_prefix_size``
         positions of each sentence."""
         lprobs = model.get_normalized_probs(net_output, log_probs=True)
-        target = model.get_targets(sample, net_output)
-        if self.ignore_prefix_size > 0:
-            lprobs = lprobs[:, self.ignore_prefix_size :, :]
-            target = target[:, self.ignore_prefix_size :]
-        return lprobs.reshape(-1, lprobs.size(-1)), target.reshape(-1)
+        return self.without_prefix(lprobs, model.get_targets(sample, net_output))
 
-    def compute_accuracy(self, lprobs: torch.Tensor, target: torch.Tensor) -> tuple[int, int]:
-        """(argmax predictions equal to the target, non-pad targets)."""
+    def without_prefix(
+        self, scores: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores or log-probabilities (B x T x V) and targets (B x T) as N x V and N, without
+        the first ``ignore_prefix_size`` positions of each sentence."""
+        if self.ignore_prefix_size > 0:
+            scores = scores[:, self.ignore_prefix_size :, :]
+            target = target[:, self.ignore_prefix_size :]
+        return scores.reshape(-1, scores.size(-1)), target.reshape(-1)
+
+    def compute_accuracy(self, scores: torch.Tensor, target: torch.Tensor) -> tuple[int, int]:
+        """(argmax predictions equal to the target, non-pad targets), from scores or
+        log-probabilities alike (the softmax keeps the argmax)."""
         mask = target.ne(self.padding_idx)
-        n_correct = lprobs.argmax(dim=-1).eq(target).logical_and(mask).sum()
+        n_correct = scores.argmax(dim=-1).eq(target).logical_and(mask).sum()
         return int(n_correct), int(mask.sum())
 
     @classmethod

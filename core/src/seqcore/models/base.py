@@ -8,6 +8,9 @@ The shapes follow fairseq so that its models port by renaming imports:
   ``(logits, extra)``. With an ``incremental_state`` dict (owned by the caller) the decoder always
   receives the whole prefix but, once its cache is filled, computes only the newest position.
 - A model is built by the classmethod ``build_model(cfg, task)``.
+- ``get_normalized_probs(net_output, log_probs)`` normalises the scores; ``get_logits(net_output)``
+  gives the scores themselves where that normalisation is the plain (log-)softmax, so that a
+  criterion can compute its loss and gradient from them in one step.
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ def normalized_probs(logits: torch.Tensor, log_probs: bool) -> torch.Tensor:
     return F.log_softmax(logits, dim=-1) if log_probs else F.softmax(logits, dim=-1)
 
 
+def _normalises_with(obj: Any, base: type) -> bool:
+    """Whether the class of ``obj`` keeps ``base``'s ``get_normalized_probs``."""
+    return type(obj).get_normalized_probs is base.get_normalized_probs
+
+
 class BaseModel(nn.Module):
     """Base of every model. ``forward`` is the subclass's own (its signature depends on the
     kind of model); a registered model also implements ``build_model``."""
@@ -41,6 +49,17 @@ class BaseModel(nn.Module):
 
     def get_normalized_probs(self, net_output: NetOutput, log_probs: bool) -> torch.Tensor:
         return normalized_probs(net_output[0], log_probs)
+
+    def get_logits(self, net_output: NetOutput) -> torch.Tensor | None:
+        """The scores whose log-softmax over the last dimension ``get_normalized_probs`` returns,
+        or ``None`` where the model normalises otherwise.
+
+        Criterions take the loss and its gradient straight from these (one vocabulary-sized
+        tensor kept for the backward pass instead of two, fewer passes over it). The default
+        says ``None`` as soon as the class overrides ``get_normalized_probs``, so a model with
+        its own normalisation (an adaptive softmax, a temperature) keeps it; such a model whose
+        normalisation is still the plain log-softmax of some scores may override this too."""
+        return net_output[0] if _normalises_with(self, BaseModel) else None
 
     def get_targets(self, sample: dict[str, Any], net_output: NetOutput) -> torch.Tensor:
         return sample["target"]
@@ -110,6 +129,10 @@ class Decoder(IncrementalStateMixin, nn.Module, abc.ABC):
     def get_normalized_probs(self, net_output: NetOutput, log_probs: bool) -> torch.Tensor:
         return normalized_probs(net_output[0], log_probs)
 
+    def get_logits(self, net_output: NetOutput) -> torch.Tensor | None:
+        """As :meth:`BaseModel.get_logits`, for this decoder's normalisation."""
+        return net_output[0] if _normalises_with(self, Decoder) else None
+
     def max_positions(self) -> int | None:
         return None
 
@@ -135,6 +158,11 @@ class EncoderDecoderModel(BaseModel):
     def get_normalized_probs(self, net_output: NetOutput, log_probs: bool) -> torch.Tensor:
         return self.decoder.get_normalized_probs(net_output, log_probs)
 
+    def get_logits(self, net_output: NetOutput) -> torch.Tensor | None:
+        if not _normalises_with(self, EncoderDecoderModel):
+            return None
+        return self.decoder.get_logits(net_output)
+
     def max_positions(self) -> tuple[int | None, int | None]:
         return (self.encoder.max_positions(), self.decoder.max_positions())
 
@@ -153,6 +181,11 @@ class LanguageModel(BaseModel):
 
     def get_normalized_probs(self, net_output: NetOutput, log_probs: bool) -> torch.Tensor:
         return self.decoder.get_normalized_probs(net_output, log_probs)
+
+    def get_logits(self, net_output: NetOutput) -> torch.Tensor | None:
+        if not _normalises_with(self, LanguageModel):
+            return None
+        return self.decoder.get_logits(net_output)
 
     def max_positions(self) -> int | None:
         return self.decoder.max_positions()
