@@ -240,7 +240,9 @@ def test_a_model_with_its_own_normalisation_is_scored_by_it(task, make_batch, ep
     assert log["nll_loss"] == pytest.approx(expected_nll, rel=1e-5)
     ce_cfg = make_config(CrossEntropyConfig, "cross_entropy", {})
     ce_loss, _, _ = CrossEntropyCriterion(ce_cfg, task)(tempered(model), sample)
-    assert float(ce_loss.detach()) == pytest.approx(reference(model.logits / 2.0, sample["target"], 0)[1])
+    assert float(ce_loss.detach()) == pytest.approx(
+        reference(model.logits / 2.0, sample["target"], 0)[1]
+    )
 
 
 def test_bf16_scores_train_as_float32_log_probabilities_do(task, make_batch):
