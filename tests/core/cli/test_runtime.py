@@ -2,6 +2,7 @@
 
 import os
 import platform
+import subprocess
 import sys
 
 import pytest
@@ -101,6 +102,7 @@ def test_no_restart_where_it_would_not_help_or_could_not_work(monkeypatch):
     monkeypatch.setattr(os, "execv", lambda *args: restarts.append(args))
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
     monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(sys, "argv", ["/usr/local/bin/seqcore", "train", "DATA"])
     # torch is loaded (seqcore called from Python): the tunable could not apply any more
     monkeypatch.setitem(sys.modules, "torch", object())
     memory.restart_without_malloc_cache(["train", "DATA"])
@@ -113,16 +115,49 @@ def test_no_restart_where_it_would_not_help_or_could_not_work(monkeypatch):
 
 
 def test_a_failed_restart_goes_on_with_the_environment_it_had(monkeypatch):
+    attempts = []
+
     def fail(*args):
+        attempts.append(args)
         raise FileNotFoundError("no such executable")
 
     monkeypatch.setattr(os, "execv", fail)
     monkeypatch.delitem(sys.modules, "torch", raising=False)
     monkeypatch.setattr(platform, "libc_ver", lambda: ("glibc", "2.36"))
     monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(sys, "argv", ["/usr/local/bin/seqcore", "train", "DATA"])
     monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
     memory.restart_without_malloc_cache(["train", "DATA"])
     assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2"
     monkeypatch.delenv("GLIBC_TUNABLES")
     memory.restart_without_malloc_cache(["--some-flag", "train"])
     assert "GLIBC_TUNABLES" not in os.environ
+    assert len(attempts) == 2
+
+
+SCRIPT_CALLING_MAIN = """
+import sys
+
+from seqcore.cli.main import main
+
+print("script started", file=sys.stderr)
+main()
+"""
+
+
+@glibc_only
+def test_a_script_of_ones_own_that_calls_main_is_not_restarted(tmp_path, monkeypatch):
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    write(tmp_path / "mine.py", SHOW_TUNABLES)
+    script = write(tmp_path / "my_train.py", SCRIPT_CALLING_MAIN)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEQCORE_")}
+    result = subprocess.run(
+        [sys.executable, str(script), "train", "--user-dir", str(tmp_path / "mine.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.stderr.count("script started") == 1, result.stderr
+    assert _seen(result.stderr, "tunables:") == "unset"
+    assert result.returncode == 1

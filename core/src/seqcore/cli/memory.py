@@ -37,18 +37,31 @@ def use_huge_pages_for_tensors() -> None:
         os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 
+def is_the_seqcore_program() -> bool:
+    """Whether this process runs the ``seqcore`` command (its console script) or
+    ``python -m seqcore``."""
+    program = os.path.normpath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return os.path.basename(program) == "seqcore" or program.endswith(
+        os.path.join("seqcore", "__main__.py")
+    )
+
+
 def restart_without_malloc_cache(args: list[str]) -> None:
     """Run this process again (``exec``: same process id, same arguments, same open files) with
     glibc's per-thread cache of small blocks turned off, when ``args`` run a memory-hungry
     command; return without doing anything otherwise.
 
     glibc reads its tunables only when a process starts, hence the restart; it happens before
-    anything heavy is imported, so it costs one Python start-up (tens of milliseconds). Not done
-    where the C library is not glibc, where the process already loaded torch (``seqcore``
-    called from Python), or where ``GLIBC_TUNABLES`` already says how many blocks to cache (the
+    anything heavy is imported, so it costs one Python start-up (tens of milliseconds). Done only
+    in the ``seqcore`` program itself (the installed command or ``python -m seqcore``, as torchrun
+    starts it), not in a script of one's own that calls :func:`seqcore.cli.main.main` (it would
+    run again from its start); not where the C library is not glibc, where the process already
+    loaded torch, or where ``GLIBC_TUNABLES`` already says how many blocks to cache (the
     restarted process, or a user's own choice)."""
     command = next((a for a in args if not a.startswith("-")), None)
     if command not in MEMORY_HUNGRY_COMMANDS or "torch" in sys.modules:
+        return
+    if not is_the_seqcore_program():
         return
     import platform
 
