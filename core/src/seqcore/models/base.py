@@ -54,8 +54,9 @@ class BaseModel(nn.Module):
         """The scores whose log-softmax over the last dimension ``get_normalized_probs`` returns,
         or ``None`` where the model normalises otherwise.
 
-        Criterions take the loss and its gradient straight from these (one vocabulary-sized
-        tensor kept for the backward pass instead of two, fewer passes over it). The default
+        Criterions take the loss and its gradient straight from these: the backward pass then
+        keeps the scores instead of log-probabilities and builds one vocabulary-sized tensor
+        instead of two (seqcore/criterions/logits_loss.py). The default
         says ``None`` as soon as the class overrides ``get_normalized_probs``, so a model with
         its own normalisation (an adaptive softmax, a temperature) keeps it; such a model whose
         normalisation is still the plain log-softmax of some scores may override this too."""
