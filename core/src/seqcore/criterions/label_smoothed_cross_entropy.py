@@ -17,7 +17,7 @@ from torch import nn
 
 from seqcore.criterions.base import Criterion
 from seqcore.criterions.cross_entropy import base2, perplexity, summed
-from seqcore.criterions.logits_loss import summed_cross_entropy
+from seqcore.criterions.logits_loss import summed_cross_entropy, summed_terms
 from seqcore.criterions.registry import register_criterion
 from seqcore.errors import ConfigError
 
@@ -92,14 +92,8 @@ class _SummedLabelSmoothedNLL(torch.autograd.Function):
         b: float,
         ignore_index: int | None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        nll = -lprobs.gather(-1, target.unsqueeze(-1)).squeeze(-1)
-        smooth = -lprobs.sum(-1)
-        keep = target.ne(ignore_index) if ignore_index is not None else None
-        if keep is not None:
-            nll = nll.masked_fill(~keep, 0.0)
-            smooth = smooth.masked_fill(~keep, 0.0)
-        nll_sum = nll.sum()
-        loss = a * nll_sum + b * smooth.sum()
+        nll_sum, smooth_sum, keep = summed_terms(lprobs, target, ignore_index, smooth=True)
+        loss = a * nll_sum + b * smooth_sum
         ctx.save_for_backward(target, keep)
         ctx.a, ctx.b, ctx.shape = a, b, lprobs.shape
         return loss, nll_sum

@@ -29,6 +29,22 @@ def summed_cross_entropy(
     return _SummedCrossEntropy.apply(logits, target, 1.0 - epsilon - eps_i, eps_i, ignore_index)
 
 
+def summed_terms(
+    lprobs: torch.Tensor, target: torch.Tensor, ignore_index: int | None, smooth: bool
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """``(sum_n nll_n, sum_n smooth_n or None, keep)`` of log-probabilities ``lprobs`` (N x V)
+    over the positions whose target is not ``ignore_index`` (``keep``: those positions, or
+    ``None`` when nothing is ignored); ``smooth_n = -sum_v lprobs[n, v]``, summed only when
+    ``smooth``."""
+    nll = -lprobs.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+    smoothed = -lprobs.sum(-1) if smooth else None
+    keep = target.ne(ignore_index) if ignore_index is not None else None
+    if keep is not None:
+        nll = nll.masked_fill(~keep, 0.0)
+        smoothed = smoothed.masked_fill(~keep, 0.0) if smoothed is not None else None
+    return nll.sum(), smoothed.sum() if smoothed is not None else None, keep
+
+
 def _float(x: torch.Tensor) -> torch.Tensor:
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
@@ -48,14 +64,8 @@ class _SummedCrossEntropy(torch.autograd.Function):
         ignore_index: int | None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         lprobs = torch.log_softmax(_float(logits), dim=-1)  # not kept: freed on return
-        nll = -lprobs.gather(-1, target.unsqueeze(-1)).squeeze(-1)
-        smooth = -lprobs.sum(-1) if b else None
-        keep = target.ne(ignore_index) if ignore_index is not None else None
-        if keep is not None:
-            nll = nll.masked_fill(~keep, 0.0)
-            smooth = smooth.masked_fill(~keep, 0.0) if smooth is not None else None
-        nll_sum = nll.sum()
-        loss = a * nll_sum + (b * smooth.sum() if smooth is not None else 0.0)
+        nll_sum, smooth_sum, keep = summed_terms(lprobs, target, ignore_index, smooth=bool(b))
+        loss = a * nll_sum + (b * smooth_sum if smooth_sum is not None else 0.0)
         ctx.save_for_backward(logits, target, keep)
         ctx.a, ctx.b = a, b
         return loss, nll_sum
