@@ -6,8 +6,8 @@ adam (0.9, 0.98), lr 5e-4, inverse_sqrt with 4000 warmup updates, label-smoothed
 tokens/s (wps) in float32 on a 2-core machine like this one, with 1,011 MiB peak RSS.
 
 The hand-written loop uses the same model class, the same batches (seqcore's batching) and
-torch's fused AdamW directly, in a process started with the memory settings that ``seqcore
-train`` makes for itself (THP_MEM_ALLOC_ENABLE=1, and glibc's small-block cache off:
+torch's fused AdamW directly, in a process started with the allocator settings that ``seqcore
+train`` makes for itself (glibc's small-block cache off, freed memory kept in the heap:
 seqcore/cli/memory.py); each run is its own process so peak RSS is its own. The
 loop and ``seqcore train`` run in the order A B B A (float32, then bf16) so that the machine's
 drift in speed falls on both alike. Prints one table and rewrites the "train" section of
@@ -295,13 +295,9 @@ def run_hand(data: Path, updates: int, skip: int, bf16: bool) -> dict:
         "--skip",
         str(skip),
     ] + (["--bf16"] if bf16 else [])
-    from seqcore.cli.memory import NO_MALLOC_CACHE
+    from seqcore.cli.memory import training_tunables
 
-    env = {
-        **os.environ,
-        "THP_MEM_ALLOC_ENABLE": os.environ.get("THP_MEM_ALLOC_ENABLE", "1"),
-        "GLIBC_TUNABLES": os.environ.get("GLIBC_TUNABLES", NO_MALLOC_CACHE),
-    }
+    env = {**os.environ, "GLIBC_TUNABLES": training_tunables(os.environ.get("GLIBC_TUNABLES", ""))}
     out, rss_mib = _run_measured(cmd, env)
     return {**json.loads(out.stdout.strip().splitlines()[-1]), "rss_mib": rss_mib}
 

@@ -10,41 +10,6 @@ from support import run_seqcore, write
 
 from seqcore.cli import memory
 
-SHOW_ENV = """
-import os
-
-import click
-
-import seqcore
-
-
-@click.command("show-thp")
-def show_thp():
-    import torch  # noqa: F401  (loaded after the CLI started, as every command does)
-
-    click.echo(os.environ.get("THP_MEM_ALLOC_ENABLE", "unset"))
-
-
-@seqcore.hookimpl
-def seqcore_add_commands(cli):
-    cli.add_command(show_thp)
-"""
-
-
-@pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("0", "0")])
-def test_torch_is_asked_for_huge_pages_unless_the_user_said_otherwise(
-    tmp_path, monkeypatch, given, seen
-):
-    monkeypatch.delenv("THP_MEM_ALLOC_ENABLE", raising=False)
-    write(tmp_path / "mine.py", SHOW_ENV)
-    env = {"SEQCORE_USER_DIR": str(tmp_path / "mine.py")}
-    if given is not None:
-        env["THP_MEM_ALLOC_ENABLE"] = given
-    result = run_seqcore("show-thp", env=env)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == seen
-
-
 SHOW_TUNABLES = """
 import os
 import sys
@@ -63,21 +28,40 @@ def _seen(stderr: str, key: str) -> str:
     return next(line for line in stderr.splitlines() if line.startswith(key)).split(" ", 1)[1]
 
 
+NO_CACHE = "glibc.malloc.tcache_count=0"
+KEEP_HEAP = "glibc.malloc.trim_threshold=9223372036854775807"
+MMAP_32M = "glibc.malloc.mmap_threshold=33554432"
+
+
 @glibc_only
 @pytest.mark.parametrize(
-    ("given", "seen"),
+    ("given", "variables", "seen"),
     [
-        (None, "glibc.malloc.tcache_count=0"),
-        ("glibc.malloc.arena_max=2", "glibc.malloc.arena_max=2:glibc.malloc.tcache_count=0"),
-        ("glibc.malloc.tcache_count=3", "glibc.malloc.tcache_count=3"),  # the user's choice
+        (None, {}, f"{NO_CACHE}:{KEEP_HEAP}:{MMAP_32M}"),
+        (
+            "glibc.malloc.arena_max=2",
+            {},
+            f"glibc.malloc.arena_max=2:{NO_CACHE}:{KEEP_HEAP}:{MMAP_32M}",
+        ),
+        # the user's choices win: a tunable of their own, or the environment variable for it
+        ("glibc.malloc.tcache_count=3", {}, f"glibc.malloc.tcache_count=3:{KEEP_HEAP}:{MMAP_32M}"),
+        (None, {"MALLOC_MMAP_THRESHOLD_": "65536"}, f"{NO_CACHE}:{KEEP_HEAP}"),
+        # everything set already: no restart, the tunables as given
+        (
+            f"{MMAP_32M}:{NO_CACHE}:glibc.malloc.trim_threshold=1",
+            {},
+            f"{MMAP_32M}:{NO_CACHE}:glibc.malloc.trim_threshold=1",
+        ),
     ],
 )
-def test_train_runs_in_a_process_restarted_without_glibcs_small_block_cache(
-    tmp_path, monkeypatch, given, seen
+def test_train_runs_in_a_process_restarted_with_glibcs_allocator_set_for_training(
+    tmp_path, monkeypatch, given, variables, seen
 ):
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+        monkeypatch.delenv(name, raising=False)
     write(tmp_path / "mine.py", SHOW_TUNABLES)
-    env = {} if given is None else {"GLIBC_TUNABLES": given}
+    env = {**variables, **({} if given is None else {"GLIBC_TUNABLES": given})}
     result = run_seqcore("train", "--user-dir", str(tmp_path / "mine.py"), env=env)
     # the same command line ran again, once (the restarted process does not restart)
     assert result.stderr.count("tunables:") == 1, result.stderr
@@ -105,11 +89,11 @@ def test_no_restart_where_it_would_not_help_or_could_not_work(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["/usr/local/bin/seqcore", "train", "DATA"])
     # torch is loaded (seqcore called from Python): the tunable could not apply any more
     monkeypatch.setitem(sys.modules, "torch", object())
-    memory.restart_without_malloc_cache(["train", "DATA"])
+    memory.restart_with_training_allocator(["train", "DATA"])
     # another C library
     monkeypatch.delitem(sys.modules, "torch")
     monkeypatch.setattr(platform, "libc_ver", lambda: ("musl", "1.2"))
-    memory.restart_without_malloc_cache(["train", "DATA"])
+    memory.restart_with_training_allocator(["train", "DATA"])
     assert restarts == []
     assert "GLIBC_TUNABLES" not in os.environ
 
@@ -127,10 +111,10 @@ def test_a_failed_restart_goes_on_with_the_environment_it_had(monkeypatch):
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr(sys, "argv", ["/usr/local/bin/seqcore", "train", "DATA"])
     monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
-    memory.restart_without_malloc_cache(["train", "DATA"])
+    memory.restart_with_training_allocator(["train", "DATA"])
     assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2"
     monkeypatch.delenv("GLIBC_TUNABLES")
-    memory.restart_without_malloc_cache(["--some-flag", "train"])
+    memory.restart_with_training_allocator(["--some-flag", "train"])
     assert "GLIBC_TUNABLES" not in os.environ
     assert len(attempts) == 2
 
@@ -161,3 +145,33 @@ def test_a_script_of_ones_own_that_calls_main_is_not_restarted(tmp_path, monkeyp
     assert result.stderr.count("script started") == 1, result.stderr
     assert _seen(result.stderr, "tunables:") == "unset"
     assert result.returncode == 1
+
+
+FAULTS_OF_REUSE = """
+import resource
+
+size = 16 * 2**20
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):  # blocks the size of activations, allocated, written and freed
+    blocks = [bytearray(size) for _ in range(3)]
+    for block in blocks:
+        block[::4096] = b"x" * (size // 4096)
+    del blocks, block
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@glibc_only
+@pytest.mark.parametrize("tunables", [None, memory.training_tunables()])
+def test_the_training_allocator_keeps_freed_memory_for_the_next_use(tunables):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GLIBC_", "MALLOC_"))}
+    if tunables is not None:
+        env["GLIBC_TUNABLES"] = tunables
+    faults = subprocess.run(
+        [sys.executable, "-c", FAULTS_OF_REUSE], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    pages = 16 * 2**20 // 4096
+    if tunables is None:  # glibc's defaults: the block goes back to the kernel every time
+        assert int(faults) > 3 * 10 * pages
+    else:  # faulted in once, then reused
+        assert int(faults) < 3 * 2 * pages

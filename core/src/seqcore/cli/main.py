@@ -15,7 +15,7 @@ import sys
 import click
 
 from seqcore._version import __version__
-from seqcore.cli.memory import restart_without_malloc_cache, use_huge_pages_for_tensors
+from seqcore.cli.memory import restart_with_training_allocator
 from seqcore.errors import SeqcoreError
 
 # name -> (module:attribute, one-line help); imported on use only.
@@ -129,9 +129,8 @@ class _Formatter(logging.Formatter):
 def main(argv: list[str] | None = None) -> None:
     """Run the command line and exit with its status."""
     if argv is None:  # the process's own command line: its memory settings come first
-        restart_without_malloc_cache(sys.argv[1:])
+        restart_with_training_allocator(sys.argv[1:])
     _configure_logging()
-    use_huge_pages_for_tensors()
     try:
         cli.main(args=argv, prog_name="seqcore", standalone_mode=False)
     except click.exceptions.Exit as e:
