@@ -46,7 +46,7 @@ MMAP_32M = "glibc.malloc.mmap_threshold=33554432"
         # the user's choices win: a tunable of their own, or the environment variable for it
         ("glibc.malloc.tcache_count=3", {}, f"glibc.malloc.tcache_count=3:{KEEP_HEAP}:{MMAP_32M}"),
         (None, {"MALLOC_MMAP_THRESHOLD_": "65536"}, f"{NO_CACHE}:{KEEP_HEAP}"),
-        # everything set already: no restart, the tunables as given
+        # every setting made already: the tunables as given
         (
             f"{MMAP_32M}:{NO_CACHE}:glibc.malloc.trim_threshold=1",
             {},

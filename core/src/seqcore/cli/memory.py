@@ -17,7 +17,7 @@ whose sizes change with every batch's shape. glibc's defaults suit that poorly i
   of the bench's run). The peak is the same either way (it is the heap's largest extent); the run
   is 2-3% faster, and with no faults left torch's transparent huge pages
   (``THP_MEM_ALLOC_ENABLE``, which made the faults fewer) are not asked for: they only held
-  partly used 2 MiB pages (peak 690 -> 645 MiB).
+  partly used 2 MiB pages (peak 724 -> 646 MiB, the largest of four runs each; bench/RESULTS.md).
 """
 
 from __future__ import annotations
