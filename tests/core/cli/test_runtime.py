@@ -161,17 +161,21 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-@glibc_only
-@pytest.mark.parametrize("tunables", [None, memory.training_tunables()])
-def test_the_training_allocator_keeps_freed_memory_for_the_next_use(tunables):
+def _faults_of_reuse(tunables: str | None) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GLIBC_", "MALLOC_"))}
     if tunables is not None:
         env["GLIBC_TUNABLES"] = tunables
     faults = subprocess.run(
         [sys.executable, "-c", FAULTS_OF_REUSE], capture_output=True, text=True, env=env, check=True
     ).stdout
+    return int(faults)
+
+
+@glibc_only
+def test_the_training_allocator_keeps_freed_memory_for_the_next_use():
     pages = 16 * 2**20 // 4096
-    if tunables is None:  # glibc's defaults: the block goes back to the kernel every time
-        assert int(faults) > 3 * 10 * pages
-    else:  # faulted in once, then reused
-        assert int(faults) < 3 * 2 * pages
+    trained = _faults_of_reuse(memory.training_tunables())
+    assert trained < 3 * 2 * pages  # faulted in once, then reused
+    # glibc's defaults give blocks back to the kernel and fault them in again: how often
+    # depends on the machine (about 60 of the 60 blocks on one kind, 18 on another)
+    assert _faults_of_reuse(None) > 4 * trained

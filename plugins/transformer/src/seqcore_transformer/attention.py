@@ -44,58 +44,119 @@ def _init_output(proj: nn.Linear) -> None:
 
 
 class Packing:
-    """The real (non-padding) positions of a B x T batch, so that position-wise layers (layer
-    norms, projections, feed-forward blocks) run on those rows only: about 8% of a training
-    batch's target positions are padding in fairseq's batch order. Attention, which needs the
-    B x T layout, unpacks its projections (zeros at the padding) and packs its output again.
+    """The rows that position-wise layers (layer norms, projections, feed-forward blocks) run on
+    for a B x T batch: its real (non-padding) positions in order, then zero rows up to a multiple
+    of ``multiple``. Attention, which needs the B x T layout, unpacks its projections (zeros at
+    the padding) and packs its output again.
 
-    The packed row count is rounded up to a multiple of ``multiple`` with padding positions
-    (computed like the others and ignored by the loss as all padding is): oneDNN, which runs
-    the CPU's bfloat16 matrix products, builds a kernel for each new shape, and exact counts
-    would give nearly every batch a shape of its own (a third more time per --bf16 update).
+    Two reasons. Padding: about 8% of a training batch's target positions are padding in
+    fairseq's batch order, and no work is spent on them. Shapes: oneDNN, which runs the CPU's
+    bfloat16 matrix products, builds and caches kernels for every new row count (about 12 ms for
+    a layer's forward and backward products, and memory that stays in its cache); with the count
+    a multiple of 64, a --bf16 run meets a few dozen counts and soon builds no more kernels, where
+    exact counts (B x T) would give nearly every batch new ones (bench/RESULTS.md: the bench's
+    --bf16 run xx wps -> yy).
+
+    ``padding_mask`` (B x T, True at padding) may be ``None`` for a batch without padding; then
+    packing is a view when B x T is already a multiple of ``multiple``.
     """
 
-    def __init__(self, padding_mask: torch.Tensor, multiple: int = 64) -> None:
-        self.batch_shape = padding_mask.shape
-        keep = (~padding_mask).flatten()
-        short = -int(keep.sum()) % multiple
-        if short:
-            keep[(~keep).nonzero().squeeze(1)[:short]] = True
-        self.index = keep.nonzero().squeeze(1)
-        self.keeps_everything = len(self.index) == keep.numel()  # then packing only costs
+    def __init__(
+        self,
+        padding_mask: torch.Tensor | None,
+        batch_shape: torch.Size,
+        device: torch.device,
+        multiple: int = 64,
+    ) -> None:
+        self.batch_shape = torch.Size(batch_shape)
+        positions = self.batch_shape.numel()
+        if padding_mask is None:
+            self.index = torch.arange(positions, device=device)
+        else:
+            self.index = (~padding_mask).flatten().nonzero().squeeze(1)
+        self.rows = -(-len(self.index) // multiple) * multiple
+        self.is_view = padding_mask is None and self.rows == positions
 
     def pack(self, x: torch.Tensor) -> torch.Tensor:
-        """B x T x C -> N x C, the packed positions in order."""
-        return x.flatten(0, 1).index_select(0, self.index)
+        """B x T x C -> rows x C: the real positions in order, then zero rows."""
+        x = x.flatten(0, 1)
+        return x if self.is_view else _Pack.apply(x, self.index, self.rows)
 
     def unpack(self, x: torch.Tensor) -> torch.Tensor:
-        """N x C -> B x T x C, zeros at the positions left out."""
-        full = _Scatter.apply(x, self.index, self.batch_shape.numel())
-        return full.view(*self.batch_shape, x.size(-1))
+        """rows x C -> B x T x C, zeros at the padding positions."""
+        if not self.is_view:
+            x = _Unpack.apply(x, self.index, self.batch_shape.numel())
+        return x.view(*self.batch_shape, x.size(-1))
 
 
-class _Scatter(torch.autograd.Function):
-    """Rows of ``x`` placed at ``index`` of a zero matrix with ``rows`` rows; the gradient is
-    the incoming one's rows at ``index``. (``index_copy`` would do the same but keeps ``x`` for
-    its backward pass, which needs only the index: a packed q/k/v projection per layer.)"""
+def _gather_rows(x: torch.Tensor, index: torch.Tensor, rows: int) -> torch.Tensor:
+    """``x``'s rows at ``index``, then zero rows up to ``rows`` in all."""
+    out = x.new_empty(rows, x.size(-1))
+    torch.index_select(x, 0, index, out=out[: len(index)])
+    out[len(index) :].zero_()
+    return out
+
+
+def _scatter_rows(x: torch.Tensor, index: torch.Tensor, rows: int) -> torch.Tensor:
+    """The first ``len(index)`` rows of ``x`` placed at ``index`` of a zero matrix of ``rows``
+    rows."""
+    return x.new_zeros(rows, x.size(-1)).index_copy_(0, index, x[: len(index)])
+
+
+class _Pack(torch.autograd.Function):
+    """:func:`_gather_rows`, whose gradient is :func:`_scatter_rows` of the incoming one. Both
+    keep only the index for the backward pass (``index_copy`` would keep its input too: a
+    packed q/k/v projection per layer)."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, index: torch.Tensor, rows: int) -> torch.Tensor:
         ctx.save_for_backward(index)
-        return x.new_zeros(rows, x.size(-1)).index_copy_(0, index, x)
+        ctx.source_rows = x.size(0)
+        return _gather_rows(x, index, rows)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         (index,) = ctx.saved_tensors
-        return grad.index_select(0, index), None, None
+        return _scatter_rows(grad, index, ctx.source_rows), None, None
 
 
-def _project_out(proj: nn.Linear, y: torch.Tensor, packing: Packing | None) -> torch.Tensor:
-    """The output projection of attention's B x T x C result, packed when the input was. It
-    projects the padding rows too: packing first would keep a second copy of ``y`` for the
-    backward pass (attention keeps ``y`` itself), 4 MiB per block of a 4k-token batch."""
-    out = proj(y)
-    return out if packing is None else packing.pack(out)
+class _Unpack(torch.autograd.Function):
+    """:func:`_scatter_rows`, whose gradient is :func:`_gather_rows` of the incoming one."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, index: torch.Tensor, rows: int) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        ctx.packed_rows = x.size(0)
+        return _scatter_rows(x, index, rows)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        (index,) = ctx.saved_tensors
+        return _gather_rows(grad, index, ctx.packed_rows), None, None
+
+
+def _project_out(
+    proj: nn.Linear, y: torch.Tensor, packing: Packing | None, attention_keeps_y: bool
+) -> torch.Tensor:
+    """The output projection of attention's B x T x C result ``y``, packed when the input was.
+
+    Where attention's backward pass keeps ``y`` itself (``attention_keeps_y``), ``y`` is
+    projected first and the result packed: packing first would keep a second copy of ``y`` for
+    the projection's backward pass, 4 MiB per block of a 4k-token float32 batch. Where ``y`` is
+    a cast copy that only the projection keeps (half precision on the CPU), ``y`` is packed
+    first: the packed copy replaces it, and the product gets the packed row count."""
+    if packing is None:
+        return proj(y)
+    if attention_keeps_y:
+        return packing.pack(proj(y))
+    return proj(packing.pack(y))
+
+
+def attention_keeps_output(q: torch.Tensor) -> bool:
+    """Whether the tensor :func:`attention` returns for queries ``q`` is the one its backward
+    pass keeps: not for half-precision queries on the CPU, which are attended in float32 and
+    the result cast back (a copy)."""
+    return not (q.device.type == "cpu" and q.dtype in (torch.bfloat16, torch.float16))
 
 
 def attention(
@@ -150,8 +211,8 @@ class SelfAttention(IncrementalStateMixin, nn.Module):
         incremental_state: IncrementalState | None = None,
         packing: Packing | None = None,
     ) -> torch.Tensor:
-        """``x``: B x T x C (the new positions only, when decoding incrementally), or N x C
-        with the ``packing`` that places its rows."""
+        """``x``: B x T x C (the new positions only, when decoding incrementally), or its packed
+        rows with the ``packing`` that places them."""
         qkv = self.in_proj(x)
         if packing is not None:
             qkv = packing.unpack(qkv)
@@ -165,7 +226,8 @@ class SelfAttention(IncrementalStateMixin, nn.Module):
                 v = torch.cat([cache["v"], v], dim=2)
             self.set_incremental_state(incremental_state, "kv", {"k": k, "v": v})
         y = attention(q, k, v, attn_mask, self.dropout if self.training else 0.0, is_causal)
-        return _project_out(self.out_proj, y.transpose(1, 2).reshape(bsz, length, dim), packing)
+        y = y.transpose(1, 2).reshape(bsz, length, dim)
+        return _project_out(self.out_proj, y, packing, attention_keeps_output(q))
 
 
 class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
@@ -184,10 +246,16 @@ class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
         _init_projection(self.kv_proj.weight, 2)
         _init_output(self.out_proj)
 
-    def _keys_values(self, encoder_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        bsz, src_len, _ = encoder_out.shape
-        kv = self.kv_proj(encoder_out).view(bsz, src_len, 2, self.num_heads, self.head_dim)
-        k, v = kv.transpose(1, 3).unbind(2)
+    def _keys_values(
+        self, encoder_out: torch.Tensor, encoder_packing: Packing | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values, each B x H x S x head_dim, of ``encoder_out`` (B x S x kdim, or its
+        packed rows with the ``encoder_packing`` that places them)."""
+        kv = self.kv_proj(encoder_out)
+        if encoder_packing is not None:
+            kv = encoder_packing.unpack(kv)
+        bsz, src_len, _ = kv.shape
+        k, v = kv.view(bsz, src_len, 2, self.num_heads, self.head_dim).transpose(1, 3).unbind(2)
         return k, v
 
     def forward(
@@ -197,14 +265,16 @@ class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
         attn_mask: torch.Tensor | None = None,
         incremental_state: IncrementalState | None = None,
         packing: Packing | None = None,
+        encoder_packing: Packing | None = None,
     ) -> torch.Tensor:
-        """``x``: B x T x C, or N x C with the ``packing`` that places its rows;
-        ``encoder_out``: B x S x kdim; ``attn_mask``: B x 1 x 1 x S."""
+        """``x``: B x T x C, or its packed rows with the ``packing`` that places them;
+        ``encoder_out``: B x S x kdim, or its packed rows with ``encoder_packing``;
+        ``attn_mask``: B x 1 x 1 x S."""
         cache = self.get_incremental_state(incremental_state, "kv")
         if cache is not None:
             k, v = cache["k"], cache["v"]
         else:
-            k, v = self._keys_values(encoder_out)
+            k, v = self._keys_values(encoder_out, encoder_packing)
             self.set_incremental_state(incremental_state, "kv", {"k": k, "v": v})
         q = self.q_proj(x)
         if packing is not None:
@@ -212,4 +282,5 @@ class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
         bsz, length, dim = q.shape
         q = q.view(bsz, length, self.num_heads, self.head_dim).transpose(1, 2)
         y = attention(q, k, v, attn_mask, self.dropout if self.training else 0.0)
-        return _project_out(self.out_proj, y.transpose(1, 2).reshape(bsz, length, dim), packing)
+        y = y.transpose(1, 2).reshape(bsz, length, dim)
+        return _project_out(self.out_proj, y, packing, attention_keeps_output(q))

@@ -143,9 +143,19 @@ class TransformerEncoderLayer(_ResidualLayer):
         self.dropout = dropout
         self.normalize_before = normalize_before
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
-        """``x``: B x T x C; ``attn_mask``: B x 1 x 1 x T (True = real token) or ``None``."""
-        x = self._residual(x, self.self_attn_layer_norm, lambda h: self.self_attn(h, attn_mask))
+    def forward(
+        self,
+        x: torch.Tensor,
+        attn_mask: torch.Tensor | None,
+        packing: Packing | None = None,
+    ) -> torch.Tensor:
+        """``x``: B x T x C, or its packed rows with the ``packing`` that places them;
+        ``attn_mask``: B x 1 x 1 x T (True = real token) or ``None``."""
+        x = self._residual(
+            x,
+            self.self_attn_layer_norm,
+            lambda h: self.self_attn(h, attn_mask, packing=packing),
+        )
         return self._residual(x, self.final_layer_norm, self._ffn)
 
 
@@ -191,8 +201,10 @@ class TransformerDecoderLayer(_ResidualLayer):
         encoder_attn_mask: torch.Tensor | None = None,
         incremental_state: IncrementalState | None = None,
         packing: Packing | None = None,
+        encoder_packing: Packing | None = None,
     ) -> torch.Tensor:
-        """``x``: B x T x C, or N x C with the ``packing`` that places its rows."""
+        """``x``: B x T x C, or its packed rows with the ``packing`` that places them;
+        ``encoder_out``: B x S x C, or its packed rows with ``encoder_packing``."""
         x = self._residual(
             x,
             self.self_attn_layer_norm,
@@ -205,7 +217,7 @@ class TransformerDecoderLayer(_ResidualLayer):
                 x,
                 self.encoder_attn_layer_norm,
                 lambda h: self.encoder_attn(
-                    h, encoder_out, encoder_attn_mask, incremental_state, packing
+                    h, encoder_out, encoder_attn_mask, incremental_state, packing, encoder_packing
                 ),
             )
         return self._residual(x, self.final_layer_norm, self._ffn)

@@ -66,6 +66,26 @@ def padding_mask_of(tokens: torch.Tensor, padding_idx: int) -> torch.Tensor | No
     return mask if bool(mask.any()) else None
 
 
+def rounds_row_counts(x: torch.Tensor) -> bool:
+    """Whether the matrix products of ``x``'s layers should all see row counts that are
+    multiples of 64 (:class:`Packing`): half precision on the CPU, where oneDNN builds and caches
+    kernels for each new shape. Elsewhere a product costs the same whatever its row count, and
+    packing is done only where it leaves padding out."""
+    return x.device.type == "cpu" and (
+        torch.is_autocast_enabled("cpu") or x.dtype in (torch.bfloat16, torch.float16)
+    )
+
+
+def packing_of(x: torch.Tensor, padding_mask: torch.Tensor | None, rounded: bool) -> Packing | None:
+    """The :class:`Packing` that a whole batch ``x`` (B x T x C) runs its position-wise layers
+    on, or ``None`` for B x T: where nothing is padding and ``rounded`` (row counts that are
+    multiples of 64) is not asked for, and under torch.compile, where the number of real
+    positions is data the graph cannot hold."""
+    if torch.compiler.is_compiling() or (padding_mask is None and not rounded):
+        return None
+    return Packing(padding_mask, x.shape[:2], x.device)
+
+
 class _EmbeddingMixin(nn.Module):
     """The input side shared by encoder and decoder: token embedding scaled by sqrt(dim),
     positions, optional layernorm, dropout (attribute names are fairseq's)."""
@@ -136,14 +156,19 @@ class TransformerEncoder(_EmbeddingMixin, Encoder):
         """``src_tokens``: B x S (left- or right-padded)."""
         padding_mask = padding_mask_of(src_tokens, self.padding_idx)
         x = self._embed(src_tokens, padding_mask)
-        attn_mask = None
-        if padding_mask is not None:
+        attn_mask = None if padding_mask is None else ~padding_mask[:, None, None, :]
+        # sources are hardly padded (0.2% in fairseq's batch order): packed only for the shapes
+        packing = packing_of(x, padding_mask, True) if rounds_row_counts(x) else None
+        if packing is not None:
+            x = packing.pack(x)
+        elif padding_mask is not None:
             x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0)
-            attn_mask = ~padding_mask[:, None, None, :]
         for layer in layers_to_run(self.layers, self.layerdrop, self.training):
-            x = run_layer(layer, self.checkpoint_activations, x, attn_mask)
+            x = run_layer(layer, self.checkpoint_activations, x, attn_mask, packing)
         if self.layer_norm is not None:
             x = self.layer_norm(x)
+        if packing is not None:
+            x = packing.unpack(x)
         return {"encoder_out": x, "encoder_padding_mask": padding_mask}
 
     def max_positions(self) -> int:
@@ -238,10 +263,12 @@ class TransformerDecoder(_EmbeddingMixin, Decoder):
         features_only: bool = False,
     ) -> tuple[torch.Tensor, dict[str, Any]]:
         """Logits B x T x V (B x new x V with a filled cache) and ``{"attn": None}``."""
-        x, extra = self.extract_features(prev_output_tokens, encoder_out, incremental_state)
-        if not features_only:
-            x = self.output_layer(x)
-        return x, extra
+        x, packing = self._features(prev_output_tokens, encoder_out, incremental_state)
+        if packing is not None and not features_only and rounds_row_counts(x):
+            return packing.unpack(self.output_layer(x)), {"attn": None}  # rounded rows here too
+        if packing is not None:
+            x = packing.unpack(x)
+        return (x if features_only else self.output_layer(x)), {"attn": None}
 
     def extract_features(
         self,
@@ -249,6 +276,17 @@ class TransformerDecoder(_EmbeddingMixin, Decoder):
         encoder_out: EncoderOut | None = None,
         incremental_state: IncrementalState | None = None,
     ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The last layer's features, B x T x C (B x new x C with a filled cache)."""
+        x, packing = self._features(prev_output_tokens, encoder_out, incremental_state)
+        return (x if packing is None else packing.unpack(x)), {"attn": None}
+
+    def _features(
+        self,
+        prev_output_tokens: torch.Tensor,
+        encoder_out: EncoderOut | None,
+        incremental_state: IncrementalState | None,
+    ) -> tuple[torch.Tensor, Packing | None]:
+        """The last layer's features and the packing of their rows (``None``: B x T x C)."""
         length = prev_output_tokens.size(1)
         start = self.get_incremental_state(incremental_state, "length") or 0
         if start >= length:
@@ -260,30 +298,29 @@ class TransformerDecoder(_EmbeddingMixin, Decoder):
         x = self._embed(prev_output_tokens, padding_mask, start)
 
         self_mask, causal = self_attention_mask(padding_mask, start, length, x.device)
-        enc, enc_mask = None, None
+        enc, enc_padding, enc_mask = None, None, None
         if encoder_out is not None:
             enc = encoder_out["encoder_out"]
             enc_padding = encoder_out.get("encoder_padding_mask")
             if enc_padding is not None:
                 enc_mask = ~enc_padding[:, None, None, :]
-        # a whole padded batch: the layers' position-wise work on the real positions only
-        # (not under torch.compile: the number of real positions is data the graph cannot hold)
-        packing = None
-        if (
-            incremental_state is None
-            and padding_mask is not None
-            and not torch.compiler.is_compiling()
-        ):
-            packing = Packing(padding_mask)
-            if packing.keeps_everything:
-                packing = None
-            else:
+        # a whole batch (not incremental decoding): the position-wise work on packed rows, the
+        # encoder output's projections too
+        packing, enc_packing = None, None
+        if incremental_state is None:
+            rounded = rounds_row_counts(x)
+            packing = packing_of(x, padding_mask, rounded)
+            if packing is not None:
                 x = packing.pack(x)
+            if enc is not None and rounded:
+                enc_packing = packing_of(enc, enc_padding, True)
+                if enc_packing is not None:
+                    enc = enc_packing.pack(enc)
         for layer in layers_to_run(self.layers, self.layerdrop, self.training):
             x = run_layer(
                 layer,
                 self.checkpoint_activations,
-                *(x, self_mask, causal, enc, enc_mask, incremental_state, packing),
+                *(x, self_mask, causal, enc, enc_mask, incremental_state, packing, enc_packing),
             )
         self.set_incremental_state(incremental_state, "length", length)
 
@@ -291,7 +328,7 @@ class TransformerDecoder(_EmbeddingMixin, Decoder):
             x = self.layer_norm(x)
         if self.project_out_dim is not None:
             x = self.project_out_dim(x)
-        return (x if packing is None else packing.unpack(x)), {"attn": None}
+        return x, packing
 
     def output_layer(self, features: torch.Tensor) -> torch.Tensor:
         return F.linear(features, self.output_projection.weight)
