@@ -54,8 +54,9 @@ class Packing:
     bfloat16 matrix products, builds and caches kernels for every new row count (about 12 ms for
     a layer's forward and backward products, and memory that stays in its cache); with the count
     a multiple of 64, a --bf16 run meets a few dozen counts and soon builds no more kernels, where
-    exact counts (B x T) would give nearly every batch new ones (bench/RESULTS.md: the bench's
-    --bf16 run xx wps -> yy).
+    exact counts (B x T) would give nearly every batch new ones. (bench/RESULTS.md: the bench's
+    ``seqcore train --bf16`` 13,006 -> 13,657 wps, peak RSS 1,823 -> 1,212 MiB, when the encoder
+    and the other products were rounded too.)
 
     ``padding_mask`` (B x T, True at padding) may be ``None`` for a batch without padding; then
     packing is a view when B x T is already a multiple of ``multiple``.

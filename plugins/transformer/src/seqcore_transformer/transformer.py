@@ -157,7 +157,7 @@ class TransformerEncoder(_EmbeddingMixin, Encoder):
         padding_mask = padding_mask_of(src_tokens, self.padding_idx)
         x = self._embed(src_tokens, padding_mask)
         attn_mask = None if padding_mask is None else ~padding_mask[:, None, None, :]
-        # sources are hardly padded (0.2% in fairseq's batch order): packed only for the shapes
+        # sources are hardly padded (0.2% in fairseq's batch order): packed only to round rows
         packing = packing_of(x, padding_mask, True) if rounds_row_counts(x) else None
         if packing is not None:
             x = packing.pack(x)
