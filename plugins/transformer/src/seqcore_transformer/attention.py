@@ -81,12 +81,12 @@ class Packing:
     def pack(self, x: torch.Tensor) -> torch.Tensor:
         """B x T x C -> rows x C: the real positions in order, then zero rows."""
         x = x.flatten(0, 1)
-        return x if self.is_view else _Pack.apply(x, self.index, self.rows)
+        return x if self.is_view else _MoveRows.apply(x, self.index, self.rows, True)
 
     def unpack(self, x: torch.Tensor) -> torch.Tensor:
         """rows x C -> B x T x C, zeros at the padding positions."""
         if not self.is_view:
-            x = _Unpack.apply(x, self.index, self.batch_shape.numel())
+            x = _MoveRows.apply(x, self.index, self.batch_shape.numel(), False)
         return x.view(*self.batch_shape, x.size(-1))
 
 
@@ -104,36 +104,24 @@ def _scatter_rows(x: torch.Tensor, index: torch.Tensor, rows: int) -> torch.Tens
     return x.new_zeros(rows, x.size(-1)).index_copy_(0, index, x[: len(index)])
 
 
-class _Pack(torch.autograd.Function):
-    """:func:`_gather_rows`, whose gradient is :func:`_scatter_rows` of the incoming one. Both
-    keep only the index for the backward pass (``index_copy`` would keep its input too: a
-    packed q/k/v projection per layer)."""
+class _MoveRows(torch.autograd.Function):
+    """:func:`_gather_rows` (``gather``) or :func:`_scatter_rows`, whose gradient is the other
+    one of the incoming gradient. It keeps only the index for the backward pass
+    (``index_copy`` would keep its input too: a packed q/k/v projection per layer)."""
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, index: torch.Tensor, rows: int) -> torch.Tensor:
+    def forward(
+        ctx: Any, x: torch.Tensor, index: torch.Tensor, rows: int, gather: bool
+    ) -> torch.Tensor:
         ctx.save_for_backward(index)
-        ctx.source_rows = x.size(0)
-        return _gather_rows(x, index, rows)
+        ctx.gather, ctx.input_rows = gather, x.size(0)
+        return (_gather_rows if gather else _scatter_rows)(x, index, rows)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
         (index,) = ctx.saved_tensors
-        return _scatter_rows(grad, index, ctx.source_rows), None, None
-
-
-class _Unpack(torch.autograd.Function):
-    """:func:`_scatter_rows`, whose gradient is :func:`_gather_rows` of the incoming one."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, index: torch.Tensor, rows: int) -> torch.Tensor:
-        ctx.save_for_backward(index)
-        ctx.packed_rows = x.size(0)
-        return _scatter_rows(x, index, rows)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
-        (index,) = ctx.saved_tensors
-        return _gather_rows(grad, index, ctx.packed_rows), None, None
+        move_back = _scatter_rows if ctx.gather else _gather_rows
+        return move_back(grad, index, ctx.input_rows), None, None, None
 
 
 def _project_out(
