@@ -140,3 +140,18 @@ def test_under_bf16_on_the_cpu_every_product_has_a_multiple_of_64_rows(helpers):
     for shapes in products.shapes:
         dims = {d for shape in shapes for d in shape}
         assert 64 in dims and not dims & {15, 21}, shapes
+
+
+def test_a_language_model_under_bf16_on_the_cpu_has_a_multiple_of_64_rows_too(helpers):
+    model = helpers.build_lm(helpers.tiny_lm_config(), 48).train()
+    tokens = helpers.random_tokens(torch.Generator().manual_seed(4), 3, 7, 48)
+    tokens[1, 5:] = 1
+    with _Products() as products:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits, _ = model(tokens)
+        logits.float().sum().backward()
+    assert logits.shape == (3, 7, 48)
+    assert len(products.shapes) == 3 * 9  # 4 linear layers in each of 2 layers, the output layer
+    for shapes in products.shapes:
+        dims = {d for shape in shapes for d in shape}
+        assert 64 in dims and 21 not in dims, shapes
