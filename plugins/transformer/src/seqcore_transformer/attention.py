@@ -141,6 +141,14 @@ def _project_out(
     return proj(packing.pack(y))
 
 
+def is_cpu_half_precision(x: torch.Tensor) -> bool:
+    """Whether ``x`` is on the CPU in half precision, or under the CPU's autocast (``--bf16``,
+    ``--fp16``, ``--amp``)."""
+    return x.device.type == "cpu" and (
+        x.dtype in (torch.bfloat16, torch.float16) or torch.is_autocast_enabled("cpu")
+    )
+
+
 def attention_keeps_output(q: torch.Tensor) -> bool:
     """Whether the tensor :func:`attention` returns for queries ``q`` is the one its backward
     pass keeps: not for half-precision queries on the CPU, which are attended in float32 and
@@ -159,9 +167,7 @@ def attention(
     """Scaled dot-product attention. On the CPU, half-precision inputs (under ``--bf16`` or
     ``--fp16`` autocast) are attended in float32: torch's CPU flash-attention backward is several
     times slower in bfloat16 than in float32, and attention is a small share of the FLOPs."""
-    if q.device.type == "cpu" and (
-        q.dtype in (torch.bfloat16, torch.float16) or torch.is_autocast_enabled("cpu")
-    ):
+    if is_cpu_half_precision(q):
         dtype = q.dtype
         with torch.autocast("cpu", enabled=False):  # autocast would cast back to half
             y = F.scaled_dot_product_attention(

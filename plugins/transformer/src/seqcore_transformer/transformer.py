@@ -23,7 +23,7 @@ from seqcore.models import (
     register_model,
 )
 from seqcore.models.incremental import IncrementalState
-from seqcore_transformer.attention import Packing
+from seqcore_transformer.attention import Packing, is_cpu_half_precision
 from seqcore_transformer.config import TransformerConfig
 from seqcore_transformer.layers import (
     TransformerDecoderLayer,
@@ -71,9 +71,7 @@ def rounds_row_counts(x: torch.Tensor) -> bool:
     multiples of 64 (:class:`Packing`): half precision on the CPU, where oneDNN builds and caches
     kernels for each new shape. Elsewhere a product costs the same whatever its row count, and
     packing is done only where it leaves padding out."""
-    return x.device.type == "cpu" and (
-        torch.is_autocast_enabled("cpu") or x.dtype in (torch.bfloat16, torch.float16)
-    )
+    return is_cpu_half_precision(x)
 
 
 def packing_of(x: torch.Tensor, padding_mask: torch.Tensor | None, rounded: bool) -> Packing | None:
