@@ -84,6 +84,22 @@ def packing_of(x: torch.Tensor, padding_mask: torch.Tensor | None, rounded: bool
     return Packing(padding_mask, x.shape[:2], x.device)
 
 
+def residual_dtype(x: torch.Tensor) -> torch.dtype:
+    """The dtype that the layers' residual stream (their inputs and outputs, the layer norms
+    between them) is held in, for embeddings ``x``: the autocast dtype under the CPU's autocast
+    (``--bf16``, ``--fp16``, ``--amp``), else ``x``'s own.
+
+    fairseq's ``--bf16`` and ``--fp16`` models are half precision throughout, the residual
+    stream included. Under autocast a float32 stream would be cast to half precision again at
+    every projection's input and its gradient cast back, and each element-wise pass (dropout,
+    the residual sums, the layer norms) would move twice the bytes; on the CPU, where those
+    passes weigh next to oneDNN's half-precision products, that was about 4% of a --bf16
+    update (bench/RESULTS.md). Parameters stay float32, and so do the loss and its softmax."""
+    if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        return torch.get_autocast_dtype("cpu")
+    return x.dtype
+
+
 class _EmbeddingMixin(nn.Module):
     """The input side shared by encoder and decoder: token embedding scaled by sqrt(dim),
     positions, optional layernorm, dropout (attribute names are fairseq's)."""
@@ -113,13 +129,14 @@ class _EmbeddingMixin(nn.Module):
     def _embed(
         self, tokens: torch.Tensor, padding_mask: torch.Tensor | None, start: int = 0
     ) -> torch.Tensor:
-        """Embeddings of positions ``start:`` of ``tokens`` (B x T), dropout applied."""
+        """Embeddings of positions ``start:`` of ``tokens`` (B x T) in the residual stream's
+        dtype (:func:`residual_dtype`), dropout applied."""
         x = self.embed_tokens(tokens[:, start:]) * self.embed_scale
         if self.embed_positions is not None:
             x = x + self.embed_positions(tokens, padding_mask, start)
         if self.layernorm_embedding is not None:
             x = self.layernorm_embedding(x)
-        return dropout(x, self.dropout, self.training)
+        return dropout(x.to(residual_dtype(x)), self.dropout, self.training)
 
 
 class TransformerEncoder(_EmbeddingMixin, Encoder):
