@@ -81,3 +81,17 @@ def test_bf16_logits_and_gradients_follow_the_float64_model(helpers):
     assert max(errors.values()) < 0.3, errors
     assert sorted(errors.values())[len(errors) // 2] < 0.05, errors
 
+
+def test_attention_of_bf16_on_the_cpu_is_float32_attention_laid_out_for_merging_heads():
+    import torch.nn.functional as F
+
+    from seqcore_transformer.attention import attention
+
+    gen = torch.Generator().manual_seed(8)
+    q, k, v = (torch.randn(2, 4, 6, 8, generator=gen).bfloat16() for _ in range(3))
+    y = attention(q, k, v, None, 0.0, is_causal=True)
+    expected = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), is_causal=True)
+    assert y.shape == (2, 4, 6, 8) and y.dtype == torch.bfloat16
+    assert torch.equal(y, expected.bfloat16())
+    # B x T x H x head_dim in memory: merging the heads (B x T x C) needs no copy
+    assert y.transpose(1, 2).is_contiguous()

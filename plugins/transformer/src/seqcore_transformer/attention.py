@@ -164,9 +164,11 @@ def attention(
     dropout_p: float,
     is_causal: bool = False,
 ) -> torch.Tensor:
-    """Scaled dot-product attention. On the CPU, half-precision inputs (under ``--bf16`` or
-    ``--fp16`` autocast) are attended in float32: torch's CPU flash-attention backward is several
-    times slower in bfloat16 than in float32, and attention is a small share of the FLOPs."""
+    """Scaled dot-product attention, B x H x T x head_dim. On the CPU, half-precision inputs
+    (under ``--bf16`` or ``--fp16`` autocast) are attended in float32: torch's CPU
+    flash-attention backward is several times slower in bfloat16 than in float32, and attention
+    is a small share of the FLOPs. The result is cast back laid out as B x T x H x head_dim, so
+    that the caller's merge of the heads is a view, not a second copy."""
     if is_cpu_half_precision(q):
         dtype = q.dtype
         with torch.autocast("cpu", enabled=False):  # autocast would cast back to half
@@ -178,7 +180,7 @@ def attention(
                 dropout_p=dropout_p,
                 is_causal=is_causal,
             )
-        return y.to(dtype)
+        return y.transpose(1, 2).to(dtype, memory_format=torch.contiguous_format).transpose(1, 2)
     return F.scaled_dot_product_attention(
         q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal
     )
