@@ -1,10 +1,11 @@
 """The CPU dropout against its definition: each element kept with probability 1 - p and scaled
-by 1 / (1 - p); the gradient goes through the same mask and scale."""
+by 1 / (1 - p); the gradient goes through the same mask and scale. The residual sum with dropout
+(``add_dropout``) against the sum and the dropout done apart."""
 
 import pytest
 import torch
 
-from seqcore_transformer.layers import dropout, keep_mask
+from seqcore_transformer.layers import add_dropout, dropout, keep_mask
 
 
 @pytest.mark.parametrize("p", [0.1, 0.3, 0.5])
@@ -61,3 +62,33 @@ def test_bfloat16_input_keeps_its_dtype():
     assert y.dtype == torch.bfloat16
     y.sum().backward()
     assert x.grad.dtype == torch.bfloat16
+
+
+def test_add_dropout_is_the_sum_with_the_same_mask_forward_and_gradients():
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(300, 40, generator=gen, dtype=torch.float64, requires_grad=True)
+    y = (torch.rand(300, 40, generator=gen, dtype=torch.float64) + 1.0).requires_grad_(True)
+    g = torch.randn(300, 40, generator=gen, dtype=torch.float64)
+    torch.manual_seed(9)
+    out = add_dropout(x, y, 0.3, training=True)
+    out.backward(g)
+    torch.manual_seed(9)
+    kept = dropout(torch.ones(300, 40, dtype=torch.float64), 0.3, training=True) != 0
+    assert 0.6 < kept.double().mean().item() < 0.8
+    # x + y / (1 - p) where kept, x alone where dropped
+    expected = x.detach() + torch.where(kept, y.detach() * (1 / 0.7), 0.0)
+    torch.testing.assert_close(out, expected, rtol=1e-15, atol=0.0)
+    assert torch.equal(x.grad, g)
+    assert torch.equal(y.grad, torch.where(kept, g * (1 / 0.7), 0.0))
+
+
+def test_add_dropout_keeps_each_input_dtype_and_does_nothing_more_when_not_training():
+    x = torch.ones(16, 16, requires_grad=True)
+    y = torch.ones(16, 16, dtype=torch.bfloat16, requires_grad=True)
+    out = add_dropout(x, y, 0.1, training=True)
+    assert out.dtype == torch.float32
+    out.sum().backward()
+    assert x.grad.dtype == torch.float32 and y.grad.dtype == torch.bfloat16
+    a, b = torch.randn(4, 4), torch.randn(4, 4)
+    assert torch.equal(add_dropout(a, b, 0.5, training=False), a + b)
+    assert torch.equal(add_dropout(a, b, 0.0, training=True), a + b)
