@@ -108,3 +108,48 @@ def _initial(data_bin, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     return torch.load(dump / "rank0.pt", weights_only=True)
+
+
+def _torchrun_environment(monkeypatch, local_rank: int, gpus: int) -> list:
+    """torchrun's variables for a rank of a world of 2, a machine with ``gpus`` CUDA devices,
+    and the calls the setup makes (recorded, not run: no process group is joined)."""
+    from seqcore.training import distributed
+
+    calls = []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", str(local_rank))
+    monkeypatch.setenv("LOCAL_RANK", str(local_rank))
+    monkeypatch.setattr(distributed.torch.cuda, "device_count", lambda: gpus)
+    monkeypatch.setattr(distributed.torch.cuda, "set_device", lambda i: calls.append(("gpu", i)))
+    monkeypatch.setattr(distributed.dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(
+        distributed.dist, "init_process_group", lambda backend: calls.append(("group", backend))
+    )
+    return calls
+
+
+def test_on_cuda_each_rank_takes_its_gpu_and_logs_go_through_gloo(monkeypatch):
+    from seqcore.training.distributed import init_from_environment
+
+    calls = _torchrun_environment(monkeypatch, local_rank=1, gpus=2)
+    ctx = init_from_environment("cuda")
+    assert (ctx.rank, ctx.world_size, ctx.local_rank) == (1, 2, 1)
+    # NCCL refuses CPU tensors: the summed logging outputs go through gloo
+    assert calls == [("gpu", 1), ("group", "cpu:gloo,cuda:nccl")]
+    calls.clear()
+    init_from_environment("cpu")
+    assert calls == [("group", "gloo")]
+
+
+def test_more_processes_than_gpus_on_a_machine_is_a_clear_error(monkeypatch):
+    from seqcore.errors import ConfigError
+    from seqcore.training.distributed import init_from_environment
+
+    calls = _torchrun_environment(monkeypatch, local_rank=1, gpus=1)
+    with pytest.raises(ConfigError) as error:
+        init_from_environment("cuda")
+    assert str(error.value) == (
+        "torchrun started local rank 1, but this machine has 1 CUDA device(s): start at most 1 "
+        "processes per machine (--nproc_per_node 1), or train on the CPU with --device cpu"
+    )
+    assert calls == []

@@ -1,4 +1,4 @@
-"""`seqcore train` on a GPU: the device it picks, mixed precision, resume and NCCL. Skipped
+"""`seqcore train` on a GPU: the device it picks, mixed precision, resume, torchrun. Skipped
 where torch sees no CUDA device (the CPU runs of the same behaviour are in test_train.py and
 test_distributed.py)."""
 
@@ -42,7 +42,9 @@ def test_mixed_precision_trains_on_cuda(data_bin, tmp_path, flag):
     assert all(r["loss"] == r["loss"] for r in inner)  # finite, not NaN
 
 
-def test_torchrun_on_one_gpu_joins_nccl_and_trains(data_bin, tmp_path):
+def test_torchrun_with_one_process_trains_on_the_gpu(data_bin, tmp_path):
+    # a world of one: NCCL between ranks needs a GPU for each (several ranks on one GPU are
+    # refused with a clear message; tests/core/training/test_distributed.py)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEQCORE_")}
     result = subprocess.run(
         [
@@ -57,6 +59,5 @@ def test_torchrun_on_one_gpu_joins_nccl_and_trains(data_bin, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "device cuda" in result.stderr
-    assert torch.distributed.is_nccl_available()
     assert json_records(result, "train_inner")[-1]["num_updates"] == 3
     assert (tmp_path / "ck" / "checkpoint_last.pt").exists()

@@ -15,6 +15,8 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from seqcore.errors import ConfigError
+
 
 @dataclasses.dataclass(frozen=True)
 class DistributedContext:
@@ -32,14 +34,28 @@ class DistributedContext:
 
 
 def init_from_environment(device_type: str) -> DistributedContext:
-    """Join the process group torchrun describes (once); a world of one without torchrun."""
+    """Join the process group torchrun describes (once); a world of one without torchrun.
+
+    On CUDA each process takes the GPU of its local rank, and the group has two backends:
+    NCCL for CUDA tensors (DDP's gradients) and gloo for CPU ones (the logging outputs summed
+    over ranks, plain numbers that need not go through a GPU), since NCCL refuses CPU
+    tensors."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
         return DistributedContext()
     rank = int(os.environ["RANK"])
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device_type == "cuda":
+        count = torch.cuda.device_count()
+        if local_rank >= count:
+            raise ConfigError(
+                f"torchrun started local rank {local_rank}, but this machine has {count} CUDA "
+                f"device(s): start at most {count} processes per machine "
+                f"(--nproc_per_node {count}), or train on the CPU with --device cpu"
+            )
+        torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
-        backend = "nccl" if device_type == "cuda" else "gloo"
+        backend = "cpu:gloo,cuda:nccl" if device_type == "cuda" else "gloo"
         dist.init_process_group(backend=backend)
     return DistributedContext(rank, world_size, local_rank)
 
