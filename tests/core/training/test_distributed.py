@@ -30,6 +30,8 @@ def test_two_gloo_ranks_match_each_other_and_one_process_with_update_freq_2(
         "--max-update",
         "4",
         "--no-save",
+        "--device",
+        "cpu",  # gloo on the CPU, also where a GPU is present
         *extra,
     ]
     ddp_dump, single_dump = tmp_path / "ddp", tmp_path / "single"
