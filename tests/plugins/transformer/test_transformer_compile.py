@@ -27,6 +27,17 @@ def test_training_forward_traces_as_one_graph(helpers, normalize_before):
     assert explained.graph_count == 1
 
 
+def test_training_forward_under_cpu_bf16_autocast_traces_as_one_graph(helpers):
+    # --bf16 --compile: the bf16 residual stream's cast and attention's float32 path trace too
+    torch.manual_seed(0)
+    model = helpers.build(helpers.tiny_config(dropout=0.1)).train()
+    batch = _batch(helpers, torch.Generator().manual_seed(2))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        explained = torch._dynamo.explain(model)(**batch)
+    assert explained.graph_break_count == 0, [b.reason for b in explained.break_reasons]
+    assert explained.graph_count == 1
+
+
 def test_language_model_traces_as_one_graph(helpers):
     model = helpers.build_lm(helpers.tiny_lm_config(dropout=0.1))
     model.train()
