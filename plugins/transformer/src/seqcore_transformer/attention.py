@@ -151,9 +151,9 @@ def is_cpu_half_precision(x: torch.Tensor) -> bool:
 
 def attention_keeps_output(q: torch.Tensor) -> bool:
     """Whether the tensor :func:`attention` returns for queries ``q`` is the one its backward
-    pass keeps: not for half-precision queries on the CPU, which are attended in float32 and
-    the result cast back (a copy)."""
-    return not (q.device.type == "cpu" and q.dtype in (torch.bfloat16, torch.float16))
+    pass keeps: not under CPU half precision, where :func:`attention` attends in float32 and
+    returns a cast copy."""
+    return not is_cpu_half_precision(q)
 
 
 def attention(
