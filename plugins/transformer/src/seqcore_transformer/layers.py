@@ -80,6 +80,11 @@ def run_layer(layer: nn.Module, recompute: bool, *args: Any) -> torch.Tensor:
     return layer(*args)
 
 
+def _kept(x: torch.Tensor, keep: torch.Tensor, scale: float) -> torch.Tensor:
+    """``x`` where ``keep`` (uint8) is 1, times ``scale``; 0 elsewhere."""
+    return x.mul(keep).mul_(scale)
+
+
 class _CPUDropout(torch.autograd.Function):
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``; the
     backward pass applies the same mask and scale to the gradient.
@@ -93,12 +98,12 @@ class _CPUDropout(torch.autograd.Function):
         keep = keep_mask(x.shape, p).view(torch.uint8)
         ctx.scale = 1.0 / (1.0 - p)
         ctx.save_for_backward(keep)
-        return x.mul(keep).mul_(ctx.scale)
+        return _kept(x, keep, ctx.scale)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (keep,) = ctx.saved_tensors
-        return grad.mul(keep).mul_(ctx.scale), None
+        return _kept(grad, keep, ctx.scale), None
 
 
 class _CPUAddDropout(torch.autograd.Function):
@@ -116,8 +121,7 @@ class _CPUAddDropout(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
         (keep,) = ctx.saved_tensors
         x_dtype, y_dtype = ctx.dtypes
-        grad_y = grad.to(y_dtype).mul(keep).mul_(ctx.scale)
-        return grad.to(x_dtype), grad_y, None
+        return grad.to(x_dtype), _kept(grad.to(y_dtype), keep, ctx.scale), None
 
 
 class _ResidualLayer(nn.Module):
