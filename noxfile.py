@@ -13,8 +13,8 @@ nox.options.reuse_existing_virtualenvs = False
 
 ROOT = Path(__file__).parent
 CONSTRAINTS = ["-c", str(ROOT / "constraints.txt")]
-# Every distribution in the repository, installed together so that pip takes the local `seqcore`
-# (an unrelated project of that name exists on PyPI).
+# Every distribution in the repository (the core is `seqcore-toolkit`: the name `seqcore` on PyPI
+# is an unrelated project), installed together so that pip takes the local core, not an index's.
 DISTRIBUTIONS = [
     "./core[sentencepiece,moses]",
     "./plugins/transformer",

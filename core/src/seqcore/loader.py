@@ -34,7 +34,7 @@ from seqcore.markers import PROJECT_NAME
 from seqcore.registry import add_unknown_name_note
 
 ENTRY_POINT_GROUP = "seqcore"
-CORE_DISTRIBUTION = "seqcore"
+CORE_DISTRIBUTION = "seqcore-toolkit"
 ENV_USER_DIR = "SEQCORE_USER_DIR"
 ENV_STRICT = "SEQCORE_STRICT_PLUGINS"
 ENV_NO_AUTOLOAD = "SEQCORE_DISABLE_PLUGIN_AUTOLOAD"

@@ -35,7 +35,7 @@ def test_pip_installed_third_party_plugin_appears_with_components_and_hooks():
     assert "seqcore_train_begin" in toy["hooks"] and "seqcore_add_commands" in toy["hooks"]
     assert toy["commands"] == ["toy-hello"]
     assert toy["errors"] == []
-    core = records["seqcore"]
+    core = records["seqcore-toolkit"]
     assert {"cross_entropy", "label_smoothed_cross_entropy"} <= {
         c["name"] for c in core["components"]["criterion"]
     }
@@ -97,7 +97,7 @@ def test_disable_autoload_keeps_builtins_and_user_dirs_only(tmp_path):
         "--user-dir", str(user_dir), env={"SEQCORE_DISABLE_PLUGIN_AUTOLOAD": "1"}
     )
     assert "seqcore-plugin-toy" not in records
-    assert "seqcore" in records
+    assert "seqcore-toolkit" in records
     assert records[str(user_dir.resolve())]["components"]["criterion"][0]["name"] == "mine_ce"
 
 
