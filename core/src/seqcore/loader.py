@@ -68,7 +68,11 @@ class Plugin:
     entry_points: list[str] = dataclasses.field(default_factory=list)
     modules: list[Any] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
-    disabled: bool = False  # skipped: SEQCORE_PLUGINS, SEQCORE_DISABLE_PLUGINS, --disable-plugin
+    disabled_by: str | None = None  # why it was skipped (the switch), when it was
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_by is not None
 
     @property
     def state(self) -> str:
@@ -251,13 +255,18 @@ def _load_entry_points(state: _State, strict: bool, core_only: bool) -> None:
         dist_name = ep.dist.name if ep.dist else "?"
         version = ep.dist.version if ep.dist else None
         is_core = _canonical(dist_name) == _canonical(CORE_DISTRIBUTION)
-        if core_only and not is_core:
-            continue
         plugin = state.plugins.setdefault(dist_name, Plugin(dist_name, "distribution", version))
         plugin.entry_points.append(f"{ep.name} = {ep.value}")
         names = {_canonical(dist_name), _canonical(ep.name)}
-        if not is_core and ((only is not None and not names & only) or names & disabled):
-            plugin.disabled = True
+        if is_core:
+            pass
+        elif core_only:
+            plugin.disabled_by = f"{ENV_NO_AUTOLOAD} is set"
+        elif only is not None and not names & only:
+            plugin.disabled_by = f"it is not in {ENV_ONLY}"
+        elif names & disabled:
+            plugin.disabled_by = f"--disable-plugin / {ENV_DISABLE}"
+        if plugin.disabled:
             continue
         where = origin.Origin("distribution", dist_name, version, ep.module)
         what = f"plug-in {dist_name} {version} (entry point {ep.name!r} -> {ep.value})"
@@ -349,6 +358,56 @@ def _failed_plugins_note(kind: str, name: str) -> str:
     if not failed:
         return ""
     return "; note: " + "; ".join(failed)
+
+
+def _find_plugin(key: str) -> Plugin | None:
+    if _state is None:
+        return None
+    for plugin in _state.plugins.values():
+        if _canonical(plugin.key) == _canonical(key) or plugin.key == key:
+            return plugin
+    return None
+
+
+def why_unavailable(where: origin.Origin | None) -> str:
+    """Why a component that ``where`` provided (as a checkpoint recorded it) is not registered
+    here, and what to do: the distribution is not installed, is disabled, failed to load, or is
+    installed at another version; the user dir is missing, failed to load or no longer defines it.
+    Call after loading plug-ins."""
+    if where is None:
+        return "which is not installed here; install the plug-in that provides it"
+    if where.kind == "user-dir":
+        plugin = _find_plugin(where.name)
+        if plugin is not None and plugin.errors:
+            return f"which failed to load here: {plugin.errors[0]}"
+        if plugin is not None and plugin.modules:
+            return "which no longer defines it"
+        if not Path(where.name).exists():
+            return f"which is missing here (no such folder or .py file: {where.name})"
+        return f"which is not installed here; pass --user-dir {where.name}"
+    if where.kind != "distribution":
+        return f"which is not installed here; install the plug-in that provides {where.name}"
+    import importlib_metadata
+
+    pinned = f"'{where.name}=={where.version}'" if where.version else where.name
+    try:
+        installed = importlib_metadata.version(where.name)
+    except importlib_metadata.PackageNotFoundError:
+        return f"which is not installed here; pip install {pinned}"
+    plugin = _find_plugin(where.name)
+    if plugin is not None and plugin.disabled:
+        return (
+            f"which is installed here ({where.name} {installed}) but not loaded: "
+            f"{plugin.disabled_by}"
+        )
+    if plugin is not None and plugin.errors:
+        return f"which is installed here but failed to load: {plugin.errors[0]}"
+    if where.version and installed != where.version:
+        return (
+            f"but {where.name} {installed} is installed here, which does not provide it; "
+            f"pip install {pinned}"
+        )
+    return f"which is installed here ({where.name} {installed}) but does not provide it"
 
 
 def discovered_distributions() -> list[tuple[str, str]]:
