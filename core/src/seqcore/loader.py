@@ -215,6 +215,21 @@ def _failure(plugin: Plugin, message: str, exc: BaseException, strict: bool) -> 
     )
 
 
+def plugin_failed(pluggy_name: str, hook: str, exc: Exception) -> None:
+    """Record that a plug-in's hook raised where seqcore can go on without it (as when adding
+    commands): one warning line, or the error under --strict-plugins."""
+    plugin = _get_state().by_pluggy_name.get(pluggy_name)
+    roots = [r for m in (plugin.modules if plugin else []) for r in _module_roots(m.__name__)]
+    where = _raised_at(exc, roots)
+    at = f" (at {where})" if where else ""
+    message = (
+        f"{_describe_pluggy_name(pluggy_name)}: hook {hook} raised {type(exc).__name__}: {exc}{at}"
+    )
+    if plugin is None:
+        raise PluginLoadError(message.replace("\n", " ")) from exc
+    _failure(plugin, message.replace("\n", " "), exc, _env_flag(ENV_STRICT))
+
+
 def _selection(eps: list[Any]) -> tuple[set[str] | None, set[str]]:
     """The plug-ins SEQCORE_PLUGINS keeps (None: all) and those SEQCORE_DISABLE_PLUGINS skips,
     as canonical names; a name that matches no plug-in is an error with did-you-mean."""

@@ -361,3 +361,26 @@ def test_import_seqcore_and_help_import_neither_torch_nor_plugins():
     )
     assert result.returncode == 0, result.stderr
     assert "IMPORTED []" in result.stdout
+
+
+def test_a_plugin_whose_add_commands_hook_raises_loses_only_its_commands(tmp_path):
+    source = """
+    import seqcore
+
+    @seqcore.hookimpl
+    def seqcore_add_commands(cli):
+        raise KeyError("no such table")
+    """
+    env = fake_distribution(
+        tmp_path, "seqcore-plugin-cmdfail", "1.0", {"cmdfail": "cmdfail_mod"},
+        {"cmdfail_mod/__init__.py": source},
+    )  # fmt: skip
+    result = run_seqcore("toy-hello", "--name", "Ada", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello Ada from seqcore-plugin-toy\n"
+    [line] = [ln for ln in result.stderr.splitlines() if "warning" in ln]
+    assert line.startswith(
+        "seqcore: warning: plug-in seqcore-plugin-cmdfail 1.0: hook seqcore_add_commands raised "
+        "KeyError: 'no such table' (at "
+    )
+    assert f"{tmp_path / 'cmdfail_mod' / '__init__.py'}:5)" in line

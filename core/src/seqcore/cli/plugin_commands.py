@@ -19,13 +19,18 @@ CLASHES_OF: dict[str, list[str]] = {}
 
 def add_plugin_commands(group: click.Group, core_commands: set[str]) -> None:
     """Load plug-ins and let each add its commands; a taken name is an error naming both."""
-    from seqcore.loader import load_plugins
+    from seqcore.loader import load_plugins, plugin_failed
 
     manager = load_plugins()
     owners: dict[str, str] = {name: "the core" for name in core_commands}
     for impl in reversed(manager.hook.seqcore_add_commands.get_hookimpls()):
         before = dict(group.commands)
-        impl.function(*[{"cli": group}[arg] for arg in impl.argnames])
+        try:
+            impl.function(*[{"cli": group}[arg] for arg in impl.argnames])
+        except Exception as exc:  # that plug-in's commands are missing; the others work
+            group.commands = before
+            plugin_failed(impl.plugin_name, "seqcore_add_commands", exc)
+            continue
         for name, command in list(group.commands.items()):
             if before.get(name) is command:
                 continue
