@@ -3,7 +3,7 @@
 Installed plug-ins advertise a module in the ``seqcore`` entry-point group; importing it registers
 its components (through the ``register_*`` decorators) and it is then registered with pluggy, so
 any ``@seqcore.hookimpl`` functions in it take part in the hooks. The core's own components come
-in through the same path (the ``seqcore`` distribution's ``builtins`` entry point).
+in through the same path (the ``seqcore-toolkit`` distribution's ``builtins`` entry point).
 
 A plug-in fails to load, and leaves none of its components registered, when its import raises
 or when its hook implementations do not match the specifications (see

@@ -101,7 +101,8 @@ def test_disable_autoload_keeps_builtins_and_user_dirs_only(tmp_path):
     records, _ = _plugins_json(
         "--user-dir", str(user_dir), env={"SEQCORE_DISABLE_PLUGIN_AUTOLOAD": "1"}
     )
-    assert "seqcore-plugin-toy" not in records
+    assert records["seqcore-plugin-toy"]["state"] == "disabled"  # listed, not loaded
+    assert records["seqcore-plugin-toy"]["components"]["model"] == []
     assert "seqcore-toolkit" in records
     assert records[str(user_dir.resolve())]["components"]["criterion"][0]["name"] == "mine_ce"
 
