@@ -124,6 +124,10 @@ class Registry:
             raise RegistrationError(self.clash_message(name))
         return entry
 
+    def get_entry(self, name: str) -> Entry | None:
+        """The (first) entry under ``name``, clash or not; None when there is none."""
+        return self._entries.get(name)
+
     def clash_message(self, name: str) -> str:
         origins = [str(e.origin) for e in [self._entries[name], *self._clashes[name]]]
         where = f" ({self.flag})" if self.flag else ""

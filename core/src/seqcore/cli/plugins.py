@@ -66,14 +66,17 @@ def plugin_report() -> list[dict[str, Any]]:
     def clash(registry, entry) -> list[str]:
         return [str(e.origin) for e in registry.clashes(entry.name) if e is not entry]
 
-    archs_by_model: dict[str, list[str]] = {}
+    archs_by_model: dict[str, list[Any]] = {}
     for arch in ARCHITECTURES.all_entries():
-        archs_by_model.setdefault(arch.extra["model"], []).append(arch.name)
+        archs_by_model.setdefault(arch.extra["model"], []).append(arch)
     for kind, registry in BY_KIND.items():
         for entry in registry.all_entries():
             item: dict[str, Any] = {"name": entry.name, "module": entry.origin.module}
             if kind == "model":
-                item["architectures"] = sorted(set(archs_by_model.get(entry.name, [])))
+                archs = archs_by_model.get(entry.name, [])
+                if entry is not registry.get_entry(entry.name):  # a clashing second model:
+                    archs = [a for a in archs if a.origin.name == entry.origin.name]  # its own
+                item["architectures"] = sorted({a.name for a in archs})
             if clash(registry, entry):
                 item["clash"] = clash(registry, entry)
             record_for(entry.origin)["components"][kind].append(item)
