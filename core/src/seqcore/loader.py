@@ -367,12 +367,16 @@ def _module_path(module: types.ModuleType) -> Path | None:
 
 
 def _failed_plugins_note(kind: str, name: str) -> str:
+    """For an unknown component name: the plug-ins that might have provided it, failed or off."""
     if _state is None:
         return ""
-    failed = [e for p in _state.plugins.values() for e in p.errors]
-    if not failed:
-        return ""
-    return "; note: " + "; ".join(failed)
+    notes = [e for p in _state.plugins.values() for e in p.errors]
+    disabled: dict[str, list[str]] = {}
+    for plugin in _state.plugins.values():
+        if plugin.disabled:
+            disabled.setdefault(plugin.disabled_by or "", []).append(plugin.key)
+    notes += [f"not loaded ({why}): {', '.join(keys)}" for why, keys in disabled.items()]
+    return "; note: " + "; ".join(notes) if notes else ""
 
 
 def _find_plugin(key: str) -> Plugin | None:

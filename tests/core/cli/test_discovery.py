@@ -243,6 +243,9 @@ def test_choosing_plugins_by_distribution_or_entry_point_name(tmp_path):
     assert result.returncode == 2 and "No such command 'toy-hello'" in result.stderr
     result = run_seqcore("--disable-plugin", "transformer", "config", "-a", "transformer")
     assert result.returncode == 1 and "unknown model architecture 'transformer'" in result.stderr
+    assert result.stderr.rstrip().endswith(
+        "note: not loaded (--disable-plugin / SEQCORE_DISABLE_PLUGINS): seqcore-plugin-transformer"
+    )
 
 
 def test_unknown_plugin_names_are_one_line_with_did_you_mean():
