@@ -3,8 +3,8 @@
 A data folder holds ``dict.<src>.txt``, ``dict.<tgt>.txt`` and, per split, the pair
 ``<split>.<src>-<tgt>.<src>.bin/.idx`` and ``<split>.<src>-<tgt>.<tgt>.bin/.idx`` (a folder made
 for the reverse direction, ``<split>.<tgt>-<src>.*``, is read as well). ``DATA`` may list several
-folders, ``DATA1:DATA2:...``: epoch ``e`` trains on folder ``(e - 1) % n``; other splits always
-come from the first.
+folders, ``DATA1:DATA2:...``: epoch ``e`` trains on folder ``(e - 1) % n``; other splits than
+``--train-subset`` always come from the first.
 """
 
 from __future__ import annotations
@@ -66,6 +66,9 @@ class TranslationConfig:
     max_target_positions: int = field(
         default=1024, metadata={"help": "max number of tokens in the target sequence"}
     )
+    # the same field as ``seqcore train``'s: one --train-subset feeds both (fairseq's task reads
+    # it the same way, as ``II("dataset.train_subset")``)
+    train_subset: str = field(default="train", metadata={"help": "split to train on"})
     upsample_primary: int = field(
         default=1,
         metadata={"help": "repeat the first part of a split (train, not train1...) N times"},
@@ -225,7 +228,7 @@ class TranslationTask(Task):
     def load_dataset(self, split: str, epoch: int = 1, combine: bool = False) -> None:
         """Load ``split`` (with ``combine``: also ``<split>1``, ``<split>2``, ... after it)."""
         paths = split_paths(self.cfg.data or "")
-        if split != getattr(self.cfg, "train_subset", "train"):
+        if split != self.cfg.train_subset:
             paths = paths[:1]
         folder = paths[(epoch - 1) % len(paths)]
         src, tgt = self.cfg.source_lang, self.cfg.target_lang
