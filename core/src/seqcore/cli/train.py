@@ -7,21 +7,8 @@ criterion, optimizer and learning-rate scheduler.
 from __future__ import annotations
 
 from seqcore.cli.component_command import ComponentCommand
-from seqcore.config.fields import Component
 from seqcore.config.resolve import ResolvedConfig
-from seqcore.training.config import (
-    CheckpointConfig,
-    CommonConfig,
-    DatasetConfig,
-    OptimizationConfig,
-)
-
-TRAINER_COMPONENTS = [
-    Component("common", "train", CommonConfig),
-    Component("dataset", "train", DatasetConfig),
-    Component("optimization", "train", OptimizationConfig),
-    Component("checkpoint", "train", CheckpointConfig),
-]
+from seqcore.training.config import TRAINER_COMPONENTS
 
 
 def _train(cfg: ResolvedConfig) -> None:

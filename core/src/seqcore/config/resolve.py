@@ -84,13 +84,28 @@ class ResolvedConfig:
         }
 
     def flat_values(self) -> dict[str, Any]:
-        """Selections and every option value in one flat dict (a config file's layout)."""
-        flat: dict[str, Any] = dict(self.selections)
-        for cfg in self.configs.values():
+        """Selections and every option's value in one flat dict (a config file's layout).
+
+        An option that feeds several components holds one value for all of them, except when
+        the user gave none and their defaults differ (``max_source_positions``: the task's and
+        the architecture's): such an option maps to a :class:`PerComponent` of each role's
+        value, which a config file leaves out so that each component keeps its own."""
+        by_name: dict[str, dict[str, Any]] = {}
+        for role, cfg in self.configs.items():
             for field in dataclasses.fields(cfg):
                 if not field.name.startswith("_"):
-                    flat.setdefault(field.name, getattr(cfg, field.name))
+                    by_name.setdefault(field.name, {})[role] = getattr(cfg, field.name)
+        flat: dict[str, Any] = dict(self.selections)
+        for name, values in by_name.items():
+            first = next(iter(values.values()))
+            same = all(_plain(v) == _plain(first) for v in values.values())
+            flat[name] = first if same else PerComponent(values)
         return flat
+
+
+class PerComponent(dict):
+    """The values one option has in the components it feeds (role -> value), where they
+    differ."""
 
 
 def _plain(value: Any) -> Any:
