@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqcore.errors import ConfigError
+from seqcore.optim.learning_rate import LearningRateConfig
 from seqcore.optim.lr_scheduler.base import LRScheduler, require_one_lr
 from seqcore.optim.lr_scheduler.registry import register_lr_scheduler
 
@@ -26,7 +27,7 @@ MIN_LR_CHANGE = 1e-8
 
 
 @dataclass
-class ReduceLROnPlateauLRScheduleConfig:
+class ReduceLROnPlateauLRScheduleConfig(LearningRateConfig):
     lr_shrink: float = field(
         default=0.1, metadata={"help": "shrink factor for annealing, lr_new = (lr * lr_shrink)"}
     )
@@ -45,10 +46,6 @@ class ReduceLROnPlateauLRScheduleConfig:
         default=-1.0,
         metadata={"help": "initial learning rate during warmup phase; default is 0"},
     )
-    lr: list[float] = field(
-        default_factory=lambda: [0.25],
-        metadata={"help": "learning rate (one value per epoch for the fixed schedule)"},
-    )
     # the same field as ``seqcore train``'s checkpoint option: one flag feeds both, so the
     # schedule reads the metric in the direction the best checkpoint is chosen by (fairseq's
     # ``II("checkpoint.maximize_best_checkpoint_metric")``)
@@ -57,6 +54,7 @@ class ReduceLROnPlateauLRScheduleConfig:
     )
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         require_one_lr("reduce_lr_on_plateau", self.lr)
         if not 0.0 <= self.lr_shrink < 1.0:
             raise ConfigError(f"--lr-shrink {self.lr_shrink} must be in [0, 1)")
