@@ -6,8 +6,6 @@ from collections.abc import Callable
 
 from seqcore.registry import CRITERIONS
 
-CRITERION_REGISTRY = CRITERIONS
-
 
 def register_criterion(name: str, dataclass: type | None = None) -> Callable[[type], type]:
     """Class decorator: register a :class:`~seqcore.criterions.Criterion` subclass as ``name``."""

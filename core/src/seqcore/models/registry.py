@@ -17,9 +17,6 @@ from seqcore.registry import ARCHITECTURES, MODELS
 
 T = TypeVar("T")
 
-MODEL_REGISTRY = MODELS
-ARCH_MODEL_REGISTRY = ARCHITECTURES
-
 
 def _keep_defaults(cfg: Any) -> None:
     """The architecture a model gets under its own name: the dataclass defaults as they are."""

@@ -3,10 +3,9 @@
 from seqcore.optim.base import Optimizer
 from seqcore.optim.functional_optimizer import FunctionalOptimizer
 from seqcore.optim.learning_rate import LearningRateConfig
-from seqcore.optim.registry import OPTIMIZER_REGISTRY, register_optimizer
+from seqcore.optim.registry import register_optimizer
 
 __all__ = [
-    "OPTIMIZER_REGISTRY",
     "FunctionalOptimizer",
     "LearningRateConfig",
     "Optimizer",

@@ -6,8 +6,6 @@ from collections.abc import Callable
 
 from seqcore.registry import OPTIMIZERS
 
-OPTIMIZER_REGISTRY = OPTIMIZERS
-
 
 def register_optimizer(name: str, dataclass: type | None = None) -> Callable[[type], type]:
     """Class decorator: register an :class:`~seqcore.optim.Optimizer` subclass as ``name``."""

@@ -6,8 +6,6 @@ from collections.abc import Callable
 
 from seqcore.registry import TASKS
 
-TASK_REGISTRY = TASKS
-
 
 def register_task(name: str, dataclass: type | None = None) -> Callable[[type], type]:
     """Class decorator: register a :class:`~seqcore.tasks.Task` subclass as ``name``."""

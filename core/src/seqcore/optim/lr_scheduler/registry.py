@@ -6,8 +6,6 @@ from collections.abc import Callable
 
 from seqcore.registry import LR_SCHEDULERS
 
-LR_SCHEDULER_REGISTRY = LR_SCHEDULERS
-
 
 def register_lr_scheduler(name: str, dataclass: type | None = None) -> Callable[[type], type]:
     """Class decorator: register an :class:`~seqcore.optim.lr_scheduler.LRScheduler` subclass."""
