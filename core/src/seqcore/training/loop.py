@@ -95,7 +95,7 @@ class TrainingRun:
             f"device {self.device}; {self.dist.world_size} process(es)"
         )
         self.extra_state = self._restore()
-        epoch = int(self.extra_state.get("epoch", 1))
+        epoch = self.trainer.epoch = int(self.extra_state.get("epoch", 1))
         self.epoch_itr = self._train_iterator(epoch)
         if "train_iterator" in self.extra_state:
             self.epoch_itr.load_state_dict(self.extra_state["train_iterator"])
@@ -196,7 +196,7 @@ class TrainingRun:
     def train_epoch(self) -> tuple[bool, dict[str, Any]]:
         cfg = self.cfg
         itr = self.epoch_itr.next_epoch_itr(shuffle=True)
-        epoch = self.epoch_itr.epoch
+        epoch = self.trainer.epoch = self.epoch_itr.epoch
         self.trainer.lr_scheduler.step_begin_epoch(epoch)
         self.hooks.seqcore_epoch_begin(trainer=self.trainer, epoch=epoch)
         freqs = cfg.optimization.update_freq
