@@ -13,12 +13,13 @@ from typing import Any
 
 from seqcore.config.component import make_config
 from seqcore.config.fields import Component, collect_options, config_fields, field_default
-from seqcore.errors import ConfigError
+from seqcore.errors import ConfigError, UnknownComponentError
 from seqcore.origin import Origin
 from seqcore.registry import (
     ARCHITECTURES,
     CRITERIONS,
     LR_SCHEDULERS,
+    MODELS,
     OPTIMIZERS,
     TASKS,
     Entry,
@@ -118,6 +119,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def model_entry_for_arch(arch_name: str) -> Entry:
+    """The registry entry of the model behind architecture ``arch_name``."""
+    arch = ARCHITECTURES.get(arch_name)
+    model_name = arch.extra["model"]
+    if model_name not in MODELS:
+        raise UnknownComponentError(
+            f"architecture {arch_name!r} (from {arch.origin}) belongs to model {model_name!r}, "
+            f"which is not registered; {MODELS.unknown_message(model_name)}"
+        )
+    return MODELS.get(model_name)
+
+
 def selected_components(
     slots: tuple[Slot, ...], selections: dict[str, str | None], base: list[Component]
 ) -> tuple[list[Component], Entry | None]:
@@ -132,8 +145,6 @@ def selected_components(
         entry = slot.registry.get(name)
         if slot.registry is ARCHITECTURES:
             arch_entry = entry
-            from seqcore.models.registry import model_entry_for_arch
-
             entry = model_entry_for_arch(name)
         components.append(Component(slot.role, entry.name, entry.config_class, entry.origin))
     return components, arch_entry

@@ -28,6 +28,7 @@ from seqcore.data.dictionary import Dictionary, post_process
 from seqcore.data.indexed_dataset import MMapIndexedDataset
 from seqcore.data.language_pair_dataset import LanguagePairDataset
 from seqcore.data.moses_tokenizer import import_sacremoses
+from seqcore.data.text import OutputText, bpe_of
 from seqcore.errors import ConfigError, DataError
 from seqcore.tasks.base import Task
 from seqcore.tasks.registry import register_task
@@ -326,8 +327,6 @@ class TranslationTask(Task):
         loss, sample_size, logging_output = super().valid_step(sample, model, criterion)
         if getattr(self.cfg, "eval_bleu", False):
             if self._bleu_translator is None:
-                from seqcore.evaluation.text import OutputText, bpe_of
-
                 self._bleu_translator = ValidationTranslator(
                     self.tgt_dict,
                     generation_args(self.cfg.eval_bleu_args),
