@@ -95,10 +95,11 @@ class TrainingRun:
             f"device {self.device}; {self.dist.world_size} process(es)"
         )
         self.extra_state = self._restore()
-        epoch = self.trainer.epoch = int(self.extra_state.get("epoch", 1))
+        epoch = int(self.extra_state.get("epoch", 1))
         self.epoch_itr = self._train_iterator(epoch)
         if "train_iterator" in self.extra_state:
             self.epoch_itr.load_state_dict(self.extra_state["train_iterator"])
+        self.trainer.epoch = self.epoch_itr.next_epoch_idx  # the one the run goes on with
 
     def _restore(self) -> dict[str, Any]:
         ck = self.cfg.checkpoint
