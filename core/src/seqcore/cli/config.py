@@ -1,8 +1,10 @@
 """``seqcore config``: the configuration ``seqcore train`` resolves the same flags to, as TOML.
 
 It takes every flag ``train`` takes (the trainer's own options and those of the selected
-components) and checks them as ``train`` does, without training. The output is a valid
-``--config`` file: ``seqcore train --config FILE`` resolves it to the same values.
+components) and resolves and checks them as ``train`` does, without training; what ``train``
+needs before it starts (DATA, ``--arch``, ``--optimizer``, ``--max-tokens`` or
+``--batch-size``) may still be missing, so that the output can serve as a template. The output
+is a valid ``--config`` file: ``seqcore train --config FILE`` resolves it to the same values.
 """
 
 from __future__ import annotations

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from seqcore.cli.component_command import ComponentCommand
 from seqcore.config.resolve import ResolvedConfig
+from seqcore.errors import ConfigError
 from seqcore.training.config import TRAINER_COMPONENTS
 
 
 def _train(cfg: ResolvedConfig) -> None:
-    from seqcore.errors import ConfigError
-    from seqcore.training.loop import train
+    from seqcore.training.loop import train  # as every command: its library loads when it runs
 
     # what a run cannot do without, in the order of the command line
     if getattr(cfg.configs.get("task"), "data", None) == "":
