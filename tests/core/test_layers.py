@@ -42,8 +42,6 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
 # Imports inside functions that are not (yet) for start-up speed.
 KNOWN_INNER: set[tuple[str, str]] = {
     ("seqcore.checkpoint_utils", "seqcore.models.registry"),
-    ("seqcore.evaluation.config", "seqcore.data.dictionary"),
-    ("seqcore.evaluation.config", "seqcore.data.moses_tokenizer"),
 }
 
 
