@@ -26,10 +26,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("seqcore.models", "seqcore.criterions", "seqcore.optim"),
     ("seqcore.generation",),
     ("seqcore.tasks",),
-    ("seqcore.hookspecs", "seqcore.loader", "seqcore.builtins"),
+    ("seqcore.hookspecs", "seqcore.hook_validation", "seqcore.loader", "seqcore.builtins"),
     ("seqcore.checkpoint_utils",),
     ("seqcore.training", "seqcore.evaluation"),
     ("seqcore.cli", "seqcore.__main__"),
+    ("seqcore.testing",),  # the conformance kit for plug-in tests, over everything
 ]
 
 # Upward imports not fixed yet (module -> imported module).
@@ -51,6 +52,9 @@ LAZY_FOR_START_UP: set[tuple[str, str]] = {
     ("seqcore.cli.train", "seqcore.training.loop"),
     ("seqcore.cli.main", "seqcore.loader"),
     ("seqcore.cli.main", "seqcore.cli.plugin_commands"),
+    # the kit's fixtures import torch only when a test uses them (pytest loads the kit early)
+    ("seqcore.testing.fixtures", "seqcore.testing.data"),
+    ("seqcore.testing.fixtures", "seqcore.testing.cli"),
 }
 
 # Imports inside functions that are not (yet) for start-up speed: debts, not rules.
