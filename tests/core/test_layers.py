@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("seqcore.tasks",),
     ("seqcore.hookspecs", "seqcore.hook_validation", "seqcore.loader", "seqcore.builtins"),
     ("seqcore.checkpoint_utils",),
-    ("seqcore.training", "seqcore.evaluation"),
+    ("seqcore.training", "seqcore.evaluation", "seqcore.scaffold"),
     ("seqcore.cli", "seqcore.__main__"),
     ("seqcore.testing",),  # the conformance kit for plug-in tests, over everything
 ]

@@ -41,6 +41,10 @@ CORE_COMMANDS: dict[str, tuple[str, str]] = {
         "seqcore.cli.average_checkpoints:average_checkpoints_command",
         "Average the weights of several checkpoints.",
     ),
+    "new-plugin": (
+        "seqcore.cli.new_plugin:new_plugin_command",
+        "Write a new plug-in to start from.",
+    ),
 }
 
 
