@@ -33,7 +33,7 @@ def install_seqcore(session: nox.Session, *extra: str) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite against non-editable installs (entry points as users get them)."""
     # tensorboard: --tensorboard-logdir is tested writing, and (blocked) without it
-    install_seqcore(session, *TEST_PLUGINS, "pytest>=8", "tensorboard")
+    install_seqcore(session, *TEST_PLUGINS, "pytest>=8", "tensorboard", "matplotlib")
     session.run("pytest", "tests", *session.posargs)
 
 

@@ -45,6 +45,7 @@ CORE_COMMANDS: dict[str, tuple[str, str]] = {
         "seqcore.cli.new_plugin:new_plugin_command",
         "Write a new plug-in to start from.",
     ),
+    "plot": ("seqcore.cli.plot:plot_command", "Draw loss curves of json training logs."),
 }
 
 
