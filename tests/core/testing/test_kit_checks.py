@@ -14,7 +14,8 @@ import seqcore_toy  # noqa: F401  (registers the toy model)
 from seqcore.criterions.cross_entropy import CrossEntropyCriterion
 from seqcore.optim.lr_scheduler.inverse_sqrt import InverseSquareRootSchedule
 from seqcore.optim.sgd import SGD
-from seqcore.registry import ARCHITECTURES, CRITERIONS, LR_SCHEDULERS, MODELS, OPTIMIZERS
+from seqcore.registry import ARCHITECTURES, CRITERIONS, LR_SCHEDULERS, MODELS, OPTIMIZERS, TASKS
+from seqcore.tasks.translation import TranslationTask
 from seqcore.testing import (
     ContractError,
     check_criterion,
@@ -22,6 +23,8 @@ from seqcore.testing import (
     check_lr_scheduler,
     check_model,
     check_optimizer,
+    check_task,
+    write_translation_data,
 )
 from seqcore_toy.model import ToyConfig, ToyDecoder, ToyModel
 
@@ -246,3 +249,15 @@ def test_no_pytest11_entry_point():
     from importlib.metadata import entry_points
 
     assert not [ep for ep in entry_points(group="pytest11") if "seqcore" in ep.value]
+
+
+def test_task_that_loads_nothing(planted, tmp_path):
+    class EmptyTask(TranslationTask):
+        def load_dataset(self, split, epoch=1, combine=False):
+            self.datasets[split] = []
+
+    config = TASKS.get("translation").config_class
+    planted(TASKS, "kit_empty", EmptyTask, config)
+    data = write_translation_data(tmp_path / "data")
+    with pytest.raises(ContractError, match=r"load_dataset\('train'\) loads the split's examples"):
+        check_task("kit_empty", data)

@@ -28,6 +28,7 @@ _LAZY = {
     "check_optimizer": "seqcore.testing.optimizers",
     "check_lr_scheduler": "seqcore.testing.lr_schedulers",
     "check_hooks": "seqcore.testing.hooks",
+    "check_task": "seqcore.testing.tasks",
     "run_cli": "seqcore.testing.cli",
     "CliResult": "seqcore.testing.cli",
     "write_translation_data": "seqcore.testing.data",

@@ -27,16 +27,18 @@ from seqcore.testing.tiny import TinyTask, lm_batch, translation_batch
 TOLERANCE = 1e-4
 
 
-def build_tiny_model(arch: str, overrides: dict[str, Any] | None = None, seed: int = 0) -> Any:
-    """The model of architecture ``arch`` on the tiny task, ``overrides`` given as flags would
-    be (the architecture fills the rest, then the dataclass defaults)."""
+def build_tiny_model(
+    arch: str, overrides: dict[str, Any] | None = None, seed: int = 0, task: Any = None
+) -> Any:
+    """The model of architecture ``arch`` on ``task`` (default: the tiny task), ``overrides``
+    given as flags would be (the architecture fills the rest, then the dataclass defaults)."""
     arch_entry = entry(ARCHITECTURES, arch)
     model_entry = model_entry_for_arch(arch)
     component = Component("model", model_entry.name, model_entry.config_class, model_entry.origin)
     values = apply_architecture(arch_entry, component, dict(overrides or {}))
     cfg = make_config(model_entry.config_class, arch, values)
     torch.manual_seed(seed)
-    return model_entry.obj.build_model(cfg, TinyTask())
+    return model_entry.obj.build_model(cfg, task if task is not None else TinyTask())
 
 
 def _name(arch: str) -> str:
