@@ -24,6 +24,7 @@ _LAZY = {
     "build_tiny_model": "seqcore.testing.models",
     "check_model": "seqcore.testing.models",
     "check_model_architectures": "seqcore.testing.models",
+    "check_model_checkpoint": "seqcore.testing.checkpoints",
     "check_criterion": "seqcore.testing.criterions",
     "check_optimizer": "seqcore.testing.optimizers",
     "check_lr_scheduler": "seqcore.testing.lr_schedulers",
