@@ -261,3 +261,38 @@ def test_task_that_loads_nothing(planted, tmp_path):
     data = write_translation_data(tmp_path / "data")
     with pytest.raises(ContractError, match=r"load_dataset\('train'\) loads the split's examples"):
         check_task("kit_empty", data)
+
+
+class OverpromisingDecoder(ToyDecoder):
+    """Defect: a position table of 10 while max_positions() promises 64."""
+
+    def __init__(self, dictionary, dim):
+        super().__init__(dictionary, dim)
+        self.positions = torch.nn.Embedding(10, dim)
+
+    def forward(self, prev_output_tokens, encoder_out=None, incremental_state=None):
+        length = prev_output_tokens.size(1)
+        logits, extra = super().forward(prev_output_tokens, encoder_out, incremental_state)
+        if incremental_state is None:
+            logits = logits + self.positions(torch.arange(length)).sum(-1, keepdim=True)
+        else:
+            logits = logits + self.positions(torch.tensor([length - 1])).sum(-1, keepdim=True)
+        return logits, extra
+
+    def max_positions(self):
+        return 64
+
+
+class OverpromisingModel(ToyModel):
+    @classmethod
+    def build_model(cls, cfg, task):
+        model = super().build_model(cfg, task)
+        model.decoder = OverpromisingDecoder(task.target_dictionary, cfg.embed_dim)
+        return model
+
+
+def test_max_positions_not_honoured(planted):
+    _plant_model(planted, "kit_overpromising", OverpromisingModel)
+    with pytest.raises(ContractError, match="accepts inputs as long as max_positions") as e:
+        check_model("kit_overpromising")
+    assert "target 64 tokens: IndexError" in str(e.value)

@@ -178,6 +178,59 @@ def check_incremental(arch: str, model: Any, batch: dict[str, Any]) -> None:
                 )
 
 
+LONGEST_CHECKED = 2048  # longer limits are not exercised (too slow for a unit test)
+
+
+def _limit(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and value <= LONGEST_CHECKED else None
+
+
+def check_max_positions(arch: str, model: Any) -> None:
+    """The model accepts inputs as long as its ``max_positions()`` says (where that is at most
+    :data:`LONGEST_CHECKED`): the batcher lets such examples through."""
+    limits = model.max_positions()
+    encdec = isinstance(model, EncoderDecoderModel)
+    src, tgt = (
+        (limits if isinstance(limits, tuple) else (None, limits)) if encdec else (None, limits)
+    )
+    src, tgt = _limit(src), _limit(tgt)
+    if src is None and tgt is None:
+        return
+    d = model.decoder.dictionary
+    token = d.nspecial  # the first real symbol
+    tgt_len, src_len = tgt or 8, src or 8
+    prev = torch.full((1, tgt_len), token, dtype=torch.long)
+    if encdec:
+        src_tokens = torch.full((1, src_len), token, dtype=torch.long)
+        net_input = {
+            "src_tokens": src_tokens,
+            "src_lengths": torch.tensor([src_len]),
+            "prev_output_tokens": prev,
+        }
+    else:
+        net_input = {"src_tokens": prev, "src_lengths": torch.tensor([tgt_len])}
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = model(**net_input)[0]
+    except (IndexError, RuntimeError) as e:
+        raise ContractError(
+            _name(arch),
+            "the model accepts inputs as long as max_positions() allows",
+            f"source {src_len}, target {tgt_len} tokens: {type(e).__name__}: "
+            f"{str(e).splitlines()[0]}",
+            "size position embeddings (and any fixed-length buffer) for max_positions, "
+            "padding offset included, or return a smaller max_positions()",
+        ) from None
+    if logits.shape[1] != tgt_len:
+        raise ContractError(
+            _name(arch),
+            "the model scores every position up to max_positions()",
+            f"{tgt_len} target tokens gave {logits.shape[1]} positions",
+            "do not truncate the decoder's input",
+        )
+
+
 def check_model(arch: str, overrides: dict[str, Any] | None = None) -> None:
     """Every model check on the model of architecture ``arch`` (``overrides``: config values to
     keep it tiny, as flags would set them). Raises :class:`ContractError` on the first broken
@@ -198,6 +251,7 @@ def check_model(arch: str, overrides: dict[str, Any] | None = None) -> None:
     check_gradients(arch, model, batch)
     check_state_dict(arch, model, overrides, batch)
     check_incremental(arch, model, batch)
+    check_max_positions(arch, model)
 
 
 def check_model_architectures(model: str, overrides: dict[str, Any] | None = None) -> list[str]:
