@@ -96,6 +96,7 @@ def base_lm_architecture(cfg: Any) -> None:
     cfg.no_token_positional_embeddings = getattr(cfg, "no_token_positional_embeddings", False)
     cfg.share_decoder_input_output_embed = getattr(cfg, "share_decoder_input_output_embed", False)
     cfg.decoder_output_dim = getattr(cfg, "decoder_output_dim", cfg.decoder_embed_dim)
+    cfg.decoder_input_dim = getattr(cfg, "decoder_input_dim", cfg.decoder_embed_dim)
     # fairseq forces pre-norm here ("training is not stable without this"); seqcore lets an
     # explicit --no-decoder-normalize-before win, as every other flag does.
     cfg.decoder_normalize_before = getattr(cfg, "decoder_normalize_before", True)

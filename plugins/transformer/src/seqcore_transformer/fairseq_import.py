@@ -1,0 +1,225 @@
+"""fairseq's ``transformer`` and ``transformer_lm`` checkpoints in seqcore, and back.
+
+Parameter names are fairseq's already, apart from the attention projections: fairseq keeps
+``q_proj``, ``k_proj`` and ``v_proj`` apart, seqcore fuses them (``self_attn.in_proj`` holds q, k
+and v; ``encoder_attn.kv_proj`` holds k and v). fairseq also keeps buffers that hold no model
+state (``version``, the sinusoidal positions' ``_float_tensor``) and, in fairseq 0.12's encoder
+layers, copies of the weights for its fast inference path, which it overwrites from the real ones
+when it loads a checkpoint: they are dropped on import and written back on export.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import torch
+
+from seqcore.interop import (
+    FairseqCheckpoint,
+    FairseqImporter,
+    flag,
+    register_fairseq_importer,
+)
+from seqcore.registry import ARCHITECTURES
+
+StateDict = dict[str, torch.Tensor]
+
+TRANSLATION_ARCHS = (
+    "transformer",
+    "transformer_tiny",
+    "transformer_iwslt_de_en",
+    "transformer_wmt_en_de",
+    "transformer_vaswani_wmt_en_de_big",
+    "transformer_vaswani_wmt_en_fr_big",
+    "transformer_wmt_en_de_big",
+    "transformer_wmt_en_de_big_t2t",
+)
+LM_ARCHS = (
+    "transformer_lm",
+    "transformer_lm_big",
+    "transformer_lm_baevski_wiki103",
+    "transformer_lm_wiki103",
+    "transformer_lm_baevski_gbw",
+    "transformer_lm_gbw",
+    "transformer_lm_gpt",
+    "transformer_lm_gpt2_tiny",
+    "transformer_lm_gpt2_small",
+    "transformer_lm_gpt2_medium",
+    "transformer_lm_gpt2_big",
+    "transformer_lm_gpt2_big_wide",
+    "transformer_lm_gpt2_bigger",
+    "transformer_lm_gpt3_small",
+    "transformer_lm_gpt3_medium",
+    "transformer_lm_gpt3_large",
+    "transformer_lm_gpt3_xl",
+    "transformer_lm_gpt3_2_7",
+    "transformer_lm_gpt3_6_7",
+    "transformer_lm_gpt3_13",
+    "transformer_lm_gpt3_175",
+)
+
+# options of fairseq's transformers that seqcore's do not implement: name -> the value that
+# means "off" (anything else changes the computation)
+_OFF: dict[str, Any] = {
+    "adaptive_softmax_cutoff": None,
+    "adaptive_input": False,
+    "tie_adaptive_weights": False,
+    "cross_self_attention": False,
+    "no_cross_attention": False,
+    "character_embeddings": False,
+    "encoder_layers_to_keep": None,
+    "decoder_layers_to_keep": None,
+    "scale_fc": False,
+    "scale_attn": False,
+    "scale_heads": False,
+    "scale_resids": False,
+    "base_layers": 0,
+    "add_bos_token": False,
+    "encoder_embed_path": None,
+    "decoder_embed_path": None,
+}
+_ACTIVATIONS = ("relu", "gelu")
+
+# fairseq's buffers and fast-path copies that carry no model state of their own
+_DROPPED = re.compile(
+    r"(encoder|decoder)\.version"
+    r"|(encoder|decoder)\.embed_positions\._float_tensor"
+    r"|encoder\.layers\.\d+\.(in_proj|out_proj|fc1|fc2)_(weight|bias)"
+)
+
+
+def _is_lm(arch: str) -> bool:
+    return arch.startswith("transformer_lm")
+
+
+@register_fairseq_importer
+class TransformerImporter(FairseqImporter):
+    """fairseq's ``transformer`` / ``transformer_lm`` <-> seqcore's, with every named
+    architecture (the saved options are complete, so the seqcore architecture only names it)."""
+
+    fairseq_archs = TRANSLATION_ARCHS + LM_ARCHS
+    seqcore_models = ("transformer", "transformer_lm")
+
+    # -- fairseq -> seqcore --------------------------------------------------------------------
+    def seqcore_arch(self, ckpt: FairseqCheckpoint) -> str:
+        base = "transformer_lm" if _is_lm(ckpt.arch) else "transformer"
+        return ckpt.arch if ckpt.arch in ARCHITECTURES else base
+
+    def model_values(self, ckpt: FairseqCheckpoint) -> dict[str, Any]:
+        values = dict(ckpt.model_options)
+        if not values.get("activation_dropout") and values.get("relu_dropout"):
+            values["activation_dropout"] = values["relu_dropout"]  # fairseq's older name
+        values["decoder_output_dim"] = values.get("decoder_output_dim") or values.get(
+            "decoder_embed_dim"
+        )
+        if _is_lm(ckpt.arch):
+            values["decoder_input_dim"] = values.get("decoder_input_dim") or values.get(
+                "decoder_embed_dim"
+            )
+            if values.get("max_target_positions") is None:  # fairseq: --tokens-per-sample
+                values["max_target_positions"] = ckpt.option("tokens_per_sample") or 1024
+        for key in ("encoder_layerdrop", "decoder_layerdrop"):
+            values[key] = float(values.get(key) or 0.0)
+        return values
+
+    def unsupported(self, ckpt: FairseqCheckpoint) -> list[str]:
+        problems = []
+        for name, off in _OFF.items():
+            value = ckpt.model_options.get(name, off)
+            if name == "adaptive_softmax_cutoff" and not _is_lm(ckpt.arch):
+                value = value if ckpt.criterion == "adaptive_loss" else None
+            if value not in (off, None) and not (off is False and value in (0, "")):
+                problems.append(f"{flag(name)} {value}")
+        activation = ckpt.model_options.get("activation_fn", "relu")
+        if activation not in _ACTIVATIONS:
+            problems.append(f"--activation-fn {activation}")
+        return problems
+
+    def import_weights(self, state_dict: StateDict, model_cfg: Any) -> StateDict:
+        weights = {k: v for k, v in state_dict.items() if not _DROPPED.fullmatch(k)}
+        if "decoder.embed_out" in weights:  # fairseq before output_projection
+            weights["decoder.output_projection.weight"] = weights.pop("decoder.embed_out")
+        if "decoder.output_projection.weight" not in weights:  # shared: the embedding itself
+            weights["decoder.output_projection.weight"] = weights["decoder.embed_tokens.weight"]
+        fused = {}
+        for key in list(weights):
+            m = re.fullmatch(r"(.*\.(self_attn|encoder_attn))\.q_proj\.(weight|bias)", key)
+            if not m:
+                continue
+            prefix, kind, param = m.groups()
+            q, k, v = (weights.pop(f"{prefix}.{p}_proj.{param}") for p in "qkv")
+            if kind == "self_attn":
+                fused[f"{prefix}.in_proj.{param}"] = torch.cat([q, k, v])
+            else:
+                fused[f"{prefix}.q_proj.{param}"] = q
+                fused[f"{prefix}.kv_proj.{param}"] = torch.cat([k, v])
+        weights.update(fused)
+        return weights
+
+    # -- seqcore -> fairseq --------------------------------------------------------------------
+    def fairseq_model_options(self, model_name: str, arch: str, model_cfg: Any) -> dict[str, Any]:
+        import dataclasses
+
+        options = {k: v for k, v in dataclasses.asdict(model_cfg).items() if not k.startswith("_")}
+        options.update({k: off for k, off in _OFF.items() if k not in options})
+        options.update(
+            {
+                "_name": arch,
+                "arch": arch,
+                "relu_dropout": 0.0,
+                "adaptive_softmax_dropout": 0.0,
+                "quant_noise_pq": 0.0,
+                "quant_noise_pq_block_size": 8,
+                "quant_noise_scalar": 0.0,
+                "offload_activations": False,
+                "min_params_to_wrap": 100000000,
+            }
+        )
+        if model_name == "transformer":
+            options["decoder_input_dim"] = model_cfg.decoder_embed_dim
+        else:
+            options["tokens_per_sample"] = model_cfg.max_target_positions
+        return options
+
+    def export_weights(self, state_dict: StateDict, model_cfg: Any) -> StateDict:
+        out: StateDict = {}
+        sinusoidal = {
+            side: not getattr(model_cfg, f"{side}_learned_pos", False)
+            and not model_cfg.no_token_positional_embeddings
+            for side in ("encoder", "decoder")
+        }
+        version = torch.tensor([3.0])
+        for side in ("encoder", "decoder"):
+            if any(k.startswith(side + ".") for k in state_dict):
+                out[f"{side}.version"] = version.clone()
+        for key, value in state_dict.items():
+            m = re.fullmatch(r"(.*)\.self_attn\.in_proj\.(weight|bias)", key)
+            n = re.fullmatch(r"(.*)\.encoder_attn\.kv_proj\.(weight|bias)", key)
+            if m:
+                layer, param = m.groups()
+                for name, part in zip("qkv", value.chunk(3)):
+                    out[f"{layer}.self_attn.{name}_proj.{param}"] = part.clone()
+            elif n:
+                layer, param = n.groups()
+                for name, part in zip("kv", value.chunk(2)):
+                    out[f"{layer}.encoder_attn.{name}_proj.{param}"] = part.clone()
+            else:
+                out[key] = value
+            if key.endswith(".embed_tokens.weight"):
+                side = key.split(".")[0]
+                if sinusoidal[side]:
+                    out[f"{side}.embed_positions._float_tensor"] = torch.tensor([1.0])
+        # fairseq 0.12's encoder layers: copies for the fast path (it overwrites them on load)
+        for key in list(out):
+            m = re.fullmatch(r"(encoder\.layers\.\d+)\.self_attn\.q_proj\.(weight|bias)", key)
+            if not m:
+                continue
+            layer, param = m.groups()
+            out[f"{layer}.in_proj_{param}"] = torch.cat(
+                [out[f"{layer}.self_attn.{p}_proj.{param}"] for p in "qkv"]
+            )
+            out[f"{layer}.out_proj_{param}"] = out[f"{layer}.self_attn.out_proj.{param}"]
+            out[f"{layer}.fc1_{param}"] = out[f"{layer}.fc1.{param}"]
+            out[f"{layer}.fc2_{param}"] = out[f"{layer}.fc2.{param}"]
+        return out
