@@ -57,3 +57,14 @@ def state_dict_keys(kind: str) -> dict[str, tuple[int, ...]]:
         name, shape, _ = line.split("\t")
         shapes[name] = tuple(int(x) for x in shape.strip("()").split(",") if x.strip())
     return shapes
+
+
+def seqcore(*args: object) -> int:
+    """``seqcore ARGS`` in this process; its exit status."""
+    from seqcore.cli.main import main
+
+    try:
+        main([str(a) for a in args])
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0

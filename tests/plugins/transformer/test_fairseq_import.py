@@ -1,0 +1,143 @@
+"""fairseq 0.12.2's transformer and transformer_lm in seqcore: imported without running their
+pickles, they decode and score as fairseq did (tests/fixtures/fairseq holds fairseq's own
+outputs), and export back to fairseq's names and shapes."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+import torch
+from fairseq_fixtures import (
+    FIXTURES,
+    LM_BIN,
+    TRANSLATION_BIN,
+    assert_same_hypotheses,
+    checkpoint,
+    hypotheses,
+    seqcore,
+    state_dict_keys,
+)
+
+from seqcore.interop import load_pickled_checkpoint
+
+GENERATE = ["--batch-size", "32", "--device", "cpu"]
+
+
+def run(capsys, *args: str) -> tuple[str, str]:
+    capsys.readouterr()
+    assert seqcore(*args) == 0
+    captured = capsys.readouterr()
+    return captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory) -> dict[str, str]:
+    """The fixtures' transformer and transformer_lm, imported with ``import-fairseq``."""
+    folder = tmp_path_factory.mktemp("imported")
+    paths = {}
+    for kind, data in (("transformer", TRANSLATION_BIN), ("transformer_lm", LM_BIN)):
+        out = folder / f"{kind}.pt"
+        assert seqcore("import-fairseq", checkpoint(kind), "--data", data, "-o", out) == 0
+        paths[kind] = str(out)
+    return paths
+
+
+def test_the_import_is_a_plain_seqcore_checkpoint(imported):
+    state = torch.load(imported["transformer"], weights_only=True)
+    assert state["cfg"]["selections"]["arch"] == "transformer"
+    model = state["cfg"]["configs"]["model"]
+    assert model["encoder_layers"] == 2 and model["decoder_embed_dim"] == 64
+    assert model["share_decoder_input_output_embed"] is True
+    assert model["encoder_normalize_before"] is False
+    assert set(state["dictionaries"]) == {"source", "target"}
+    # q, k, v fused as seqcore keeps them, from fairseq's separate projections
+    fairseq = load_pickled_checkpoint(checkpoint("transformer"))["model"]
+    prefix = "encoder.layers.1.self_attn"
+    expected = torch.cat([fairseq[f"{prefix}.{p}_proj.weight"] for p in "qkv"])
+    assert torch.equal(state["model"][f"{prefix}.in_proj.weight"], expected)
+    lm = torch.load(imported["transformer_lm"], weights_only=True)
+    assert lm["cfg"]["configs"]["model"]["decoder_input_dim"] == 512  # fairseq's project_in_dim
+
+
+@pytest.mark.parametrize(
+    "reference, args",
+    [
+        ("generate-beam5.txt", ["--gen-subset", "test", "--beam", "5"]),
+        ("generate-greedy.txt", ["--gen-subset", "test", "--beam", "1"]),
+        (
+            "score-reference-valid.txt",
+            ["--gen-subset", "valid", "--beam", "1", "--score-reference"],
+        ),
+    ],
+)
+def test_generate_gives_fairseqs_hypotheses(imported, capsys, reference, args):
+    out, _ = run(
+        capsys, "generate", TRANSLATION_BIN, "--path", imported["transformer"], *GENERATE, *args
+    )
+    assert_same_hypotheses(out, (FIXTURES / "transformer" / reference).read_text())
+
+
+def test_generate_reads_the_fairseq_checkpoint_directly(capsys, caplog):
+    logging.getLogger("seqcore").addHandler(caplog.handler)
+    try:
+        out, _ = run(
+            capsys, "generate", TRANSLATION_BIN, "--path", checkpoint("transformer"), *GENERATE,
+            "--gen-subset", "test", "--beam", "5",
+        )  # fmt: skip
+    finally:
+        logging.getLogger("seqcore").removeHandler(caplog.handler)
+    assert_same_hypotheses(out, (FIXTURES / "transformer" / "generate-beam5.txt").read_text())
+    said = [r.getMessage() for r in caplog.records if "fairseq checkpoint" in r.getMessage()]
+    assert len(said) == 1 and "imported in memory" in said[0]
+    assert "BLEU = 33.61" in out  # fairseq: BLEU4 = 33.61
+
+
+def _fairseq_eval_lm(name: str) -> tuple[float, float]:
+    text = (FIXTURES / "transformer_lm" / name).read_text()
+    loss = float(re.search(r"Loss \(base 2\): ([\d.]+)", text).group(1))
+    ppl = float(re.search(r"Perplexity: ([\d.]+)", text).group(1))
+    return loss, ppl
+
+
+@pytest.mark.parametrize(
+    "reference, args",
+    [("eval-lm-test.txt", []), ("eval-lm-test-window32.txt", ["--context-window", "32"])],
+)
+@pytest.mark.parametrize("direct", [False, True], ids=["imported", "direct"])
+def test_eval_lm_gives_fairseqs_loss_and_perplexity(imported, capsys, reference, args, direct):
+    path = checkpoint("transformer_lm") if direct else imported["transformer_lm"]
+    out, err = run(
+        capsys, "eval-lm", LM_BIN, "--path", path, "--gen-subset", "test",
+        "--tokens-per-sample", "64", "--batch-size", "8", "--device", "cpu", *args,
+    )  # fmt: skip
+    text = out + err
+    loss = float(re.search(r"Loss \(base 2\): ([\d.]+)", text).group(1))
+    ppl = float(re.search(r"Perplexity: ([\d.]+)", text).group(1))
+    assert (loss, ppl) == _fairseq_eval_lm(reference)  # both as printed: 4 and 2 decimals
+
+
+@pytest.mark.parametrize("kind", ["transformer", "transformer_lm"])
+def test_export_has_fairseqs_keys_and_shapes(imported, tmp_path, capsys, kind):
+    out = tmp_path / "fairseq.pt"
+    run(capsys, "export-fairseq", imported[kind], "-o", out)
+    state = load_pickled_checkpoint(out)  # plain data: no fairseq class is needed to read it
+    shapes = {k: tuple(v.shape) for k, v in state["model"].items()}
+    assert shapes == state_dict_keys(kind)
+    assert state["cfg"]["model"]["_name"] == kind
+    # import(export(model)) is the model
+    again = tmp_path / "again.pt"
+    data = TRANSLATION_BIN if kind == "transformer" else LM_BIN
+    run(capsys, "import-fairseq", out, "--data", data, "-o", again)
+    before = torch.load(imported[kind], weights_only=True)
+    after = torch.load(again, weights_only=True)
+    assert before["cfg"]["configs"]["model"] == after["cfg"]["configs"]["model"]
+    assert before["model"].keys() == after["model"].keys()
+    for key, value in before["model"].items():
+        assert torch.equal(value, after["model"][key]), key
+    if kind == "transformer":
+        args = ["--gen-subset", "test", "--beam", "5", *GENERATE]
+        first, _ = run(capsys, "generate", TRANSLATION_BIN, "--path", imported[kind], *args)
+        second, _ = run(capsys, "generate", TRANSLATION_BIN, "--path", out, *args)
+        assert hypotheses(first) == hypotheses(second)
