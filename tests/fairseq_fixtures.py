@@ -3,6 +3,7 @@ fairseq-generate's output, shared by the interop tests of the core and the plug-
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -60,9 +61,13 @@ def state_dict_keys(kind: str) -> dict[str, tuple[int, ...]]:
 
 
 def seqcore(*args: object) -> int:
-    """``seqcore ARGS`` in this process; its exit status."""
+    """``seqcore ARGS`` in this process; its exit status. seqcore's log handler is made again
+    so that it writes to this test's stderr (pytest replaces the stream between tests)."""
     from seqcore.cli.main import main
 
+    logger = logging.getLogger("seqcore")
+    for handler in [h for h in logger.handlers if type(h) is logging.StreamHandler]:
+        logger.removeHandler(handler)
     try:
         main([str(a) for a in args])
     except SystemExit as e:

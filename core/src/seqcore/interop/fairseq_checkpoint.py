@@ -65,6 +65,8 @@ def read_fairseq_checkpoint(path: str | os.PathLike) -> FairseqCheckpoint:
     A checkpoint from fairseq older than 0.10 is refused with one line."""
     path = str(path)
     state = load_pickled_checkpoint(path)
+    if isinstance(state, dict) and "seqcore" in state:
+        raise CheckpointError(f"{path} is a seqcore checkpoint already, not a fairseq one")
     if not isinstance(state, dict) or "model" not in state:
         raise CheckpointError(f"{path} is not a fairseq checkpoint (no model weights in it)")
     cfg, args = state.get("cfg"), state.get("args")
