@@ -8,6 +8,7 @@ import pytest
 import torch
 from fairseq_fixtures import (
     FIXTURES,
+    LM_BIN,
     TRANSLATION_BIN,
     assert_same_hypotheses,
     checkpoint,
@@ -94,3 +95,34 @@ def test_export_has_fairseqs_keys_and_shapes_and_imports_back(imported, tmp_path
     first = run(capsys, "generate", TRANSLATION_BIN, "--path", imported, *args)
     second = run(capsys, "generate", TRANSLATION_BIN, "--path", again, *args)
     assert hypotheses(first) == hypotheses(second)
+
+
+def test_lstm_lm_goes_to_fairseq_and_back(tmp_path, capsys):
+    """No fairseq lstm_lm fixture: a seqcore lstm_lm is exported and imported back, and
+    evaluates the same (fairseq's lstm_lm keys are those of the lstm decoder without attention
+    and input feeding, as the export writes them)."""
+    run(
+        capsys, "train", LM_BIN, "--task", "language_modeling", "-a", "lstm_lm",
+        "--decoder-embed-dim", "16", "--decoder-hidden-size", "16",
+        "--decoder-out-embed-dim", "16", "--tokens-per-sample", "32", "--train-subset", "valid",
+        "--disable-validation", "--optimizer", "adam", "--lr", "0.01", "--max-update", "2",
+        "--max-tokens", "512", "--save-dir", tmp_path / "lm", "--no-epoch-checkpoints",
+        "--num-workers", "0", "--log-format", "none", "--device", "cpu",
+    )  # fmt: skip
+    trained = tmp_path / "lm" / "checkpoint_last.pt"
+    exported, again = tmp_path / "fairseq.pt", tmp_path / "again.pt"
+    run(capsys, "export-fairseq", trained, "-o", exported)
+    state = load_pickled_checkpoint(exported)
+    assert state["cfg"]["model"]["_name"] == "lstm_lm"
+    assert "decoder.layers.0.weight_ih" in state["model"]
+    assert state["model"]["decoder.layers.0.weight_ih"].shape == (64, 16)  # no input feeding
+    run(capsys, "import-fairseq", exported, "--data", LM_BIN, "-o", again)
+    before = torch.load(trained, weights_only=True)["model"]
+    after = torch.load(again, weights_only=True)["model"]
+    assert before.keys() == after.keys()
+    for key, value in before.items():
+        assert torch.equal(value, after[key]), key
+    args = ["--gen-subset", "test", "--batch-size", "8", "--device", "cpu"]
+    first = run(capsys, "eval-lm", LM_BIN, "--path", trained, *args)
+    second = run(capsys, "eval-lm", LM_BIN, "--path", again, *args)
+    assert "Perplexity" in first and first.splitlines()[-1] == second.splitlines()[-1]

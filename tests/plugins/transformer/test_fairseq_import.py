@@ -141,3 +141,33 @@ def test_export_has_fairseqs_keys_and_shapes(imported, tmp_path, capsys, kind):
         first, _ = run(capsys, "generate", TRANSLATION_BIN, "--path", imported[kind], *args)
         second, _ = run(capsys, "generate", TRANSLATION_BIN, "--path", out, *args)
         assert hypotheses(first) == hypotheses(second)
+
+
+def test_the_import_works_in_average_checkpoints_and_finetuning(imported, tmp_path, capsys):
+    averaged = tmp_path / "averaged.pt"
+    run(capsys, "average-checkpoints", "--inputs", imported["transformer"], imported["transformer"],
+        "--output", averaged)  # fmt: skip
+    out, _ = run(capsys, "generate", TRANSLATION_BIN, "--path", averaged, *GENERATE,
+                 "--gen-subset", "test", "--beam", "5")  # fmt: skip
+    assert_same_hypotheses(out, (FIXTURES / "transformer" / "generate-beam5.txt").read_text())
+    # one update at a tiny learning rate from the imported weights: they barely move
+    model = [
+        "-a", "transformer", "--encoder-layers", "2", "--decoder-layers", "2",
+        "--encoder-embed-dim", "64", "--decoder-embed-dim", "64",
+        "--encoder-ffn-embed-dim", "128", "--decoder-ffn-embed-dim", "128",
+        "--encoder-attention-heads", "4", "--decoder-attention-heads", "4",
+        "--share-decoder-input-output-embed",
+    ]  # fmt: skip
+    out, err = run(
+        capsys, "train", TRANSLATION_BIN, *model, "--train-subset", "valid",
+        "--disable-validation", "--optimizer", "adam", "--lr", "1e-7", "--max-update", "1",
+        "--max-tokens", "2000", "--save-dir", tmp_path / "ft", "--no-epoch-checkpoints",
+        "--finetune-from-model", imported["transformer"], "--num-workers", "0",
+        "--log-format", "none", "--device", "cpu",
+    )  # fmt: skip
+    assert "fine-tuning from" in out + err
+    start = torch.load(imported["transformer"], weights_only=True)["model"]
+    tuned = torch.load(tmp_path / "ft" / "checkpoint_last.pt", weights_only=True)["model"]
+    assert start.keys() == tuned.keys()
+    for key, value in start.items():
+        assert torch.allclose(value, tuned[key], atol=1e-5), key
