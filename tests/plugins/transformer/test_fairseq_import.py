@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zipfile
 
 import pytest
 import torch
@@ -125,7 +126,19 @@ def test_export_has_fairseqs_keys_and_shapes(imported, tmp_path, capsys, kind):
     state = load_pickled_checkpoint(out)  # plain data: no fairseq class is needed to read it
     shapes = {k: tuple(v.shape) for k, v in state["model"].items()}
     assert shapes == state_dict_keys(kind)
-    assert state["cfg"]["model"]["_name"] == kind
+    # the cfg has fairseq 0.12.2's layout: its task section's keys, its model options' values
+    written = load_pickled_checkpoint(checkpoint(kind))["cfg"]
+    assert state["cfg"]["task"].keys() == written["task"].keys()
+    if kind == "transformer_lm":  # a dataclass model: exactly its keys
+        assert state["cfg"]["model"].keys() == written["model"].keys()
+    else:  # a legacy model: an argparse.Namespace in the pickle, as fairseq writes it
+        with zipfile.ZipFile(out) as z:
+            pickle = z.read(next(n for n in z.namelist() if n.endswith("data.pkl")))
+        assert b"argparse\nNamespace" in pickle
+    common = set(state["cfg"]["model"]) & set(written["model"]) - {"max_target_positions"}
+    assert len(common) > 20
+    for key in common:
+        assert state["cfg"]["model"][key] == written["model"][key], key
     # import(export(model)) is the model
     again = tmp_path / "again.pt"
     data = TRANSLATION_BIN if kind == "transformer" else LM_BIN

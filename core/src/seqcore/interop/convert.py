@@ -42,6 +42,7 @@ from seqcore.interop.fairseq_checkpoint import (
     looks_like_fairseq_checkpoint,
     read_fairseq_checkpoint,
 )
+from seqcore.interop.fairseq_defaults import task_section
 from seqcore.interop.importers import importer_for_arch, importer_for_model
 from seqcore.loader import load_plugins
 from seqcore.registry import ARCHITECTURES, CRITERIONS, TASKS
@@ -204,7 +205,8 @@ def export_fairseq(path: str, *, user_dirs: tuple[str, ...] = ()) -> dict[str, A
         "common": {"_name": None, "seed": 1, "cpu": True, "fp16": False, "bf16": False},
         "model": model_section,
         "task": task_section,
-        "criterion": {"_name": cfg.selections.get("criterion", "cross_entropy")},
+        # the criterion only matters to training, which starts afresh in fairseq
+        "criterion": {"_name": "cross_entropy", "sentence_avg": False},
         "optimizer": None,
         "lr_scheduler": None,
         "bpe": None,
@@ -237,9 +239,7 @@ def _model_name(cfg: ResolvedConfig) -> str:
 
 def _fairseq_task_section(cfg: ResolvedConfig) -> dict[str, Any]:
     task = dataclasses.asdict(cfg.task) if dataclasses.is_dataclass(cfg.task) else {}
-    section = {"_name": cfg.selections["task"]}
-    section.update({k: v for k, v in task.items() if not k.startswith("_")})
-    return section
+    return task_section(cfg.selections["task"], task)
 
 
 def write_imported(path: str, output: str, data: str | None = None) -> str:
@@ -254,7 +254,8 @@ def write_exported(path: str, output: str) -> str:
     """``seqcore export-fairseq``: convert and write atomically; returns the line to print."""
     state = export_fairseq(path)
     atomic_save(state, output)
-    arch = state["cfg"]["model"]["_name"]
+    model = state["cfg"]["model"]
+    arch = model["_name"] if isinstance(model, dict) else model._name
     return f"exported {path} as a fairseq 0.12 {arch} checkpoint to {output}"
 
 

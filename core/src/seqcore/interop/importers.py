@@ -62,9 +62,10 @@ class FairseqImporter:
         raise NotImplementedError
 
     # -- seqcore -> fairseq --------------------------------------------------------------------
-    def fairseq_model_options(self, model_name: str, arch: str, model_cfg: Any) -> dict[str, Any]:
-        """The model section of a fairseq 0.12 ``cfg`` (``_name`` and every option fairseq's
-        model reads) for a seqcore model."""
+    def fairseq_model_options(self, model_name: str, arch: str, model_cfg: Any) -> Any:
+        """The model section of a fairseq 0.12 ``cfg`` for a seqcore model: ``_name`` and every
+        option fairseq's model reads, as a dict (dataclass models) or an
+        ``argparse.Namespace`` (fairseq's legacy models, as fairseq itself saves them)."""
         raise NotImplementedError
 
     def export_weights(self, state_dict: StateDict, model_cfg: Any) -> StateDict:

@@ -8,6 +8,7 @@ adaptive softmax only when the criterion is ``adaptive_loss``.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from typing import Any
 
@@ -54,14 +55,16 @@ class LSTMImporter(FairseqImporter):
     def import_weights(self, state_dict: StateDict, model_cfg: Any) -> StateDict:
         return dict(state_dict)
 
-    def fairseq_model_options(self, model_name: str, arch: str, model_cfg: Any) -> dict[str, Any]:
+    def fairseq_model_options(self, model_name: str, arch: str, model_cfg: Any) -> Any:
+        """The flat ``argparse.Namespace`` fairseq 0.12 keeps for its legacy models (its
+        architecture function fills in what is not there)."""
         options = {k: v for k, v in dataclasses.asdict(model_cfg).items() if not k.startswith("_")}
         options["decoder_attention"] = "1" if options.get("decoder_attention") else "0"
         options.update(
             {
                 "_name": arch,
                 "arch": arch,
-                "criterion": "cross_entropy",
+                "criterion": "cross_entropy",  # fairseq's lstm reads it (adaptive softmax)
                 "adaptive_softmax_cutoff": "10000,50000,200000",  # fairseq's default; unused
                 "encoder_embed_path": None,
                 "decoder_embed_path": None,
@@ -69,7 +72,7 @@ class LSTMImporter(FairseqImporter):
         )
         if model_name == "lstm_lm":
             options["tokens_per_sample"] = model_cfg.max_target_positions
-        return options
+        return argparse.Namespace(**options)
 
     def export_weights(self, state_dict: StateDict, model_cfg: Any) -> StateDict:
         return dict(state_dict)

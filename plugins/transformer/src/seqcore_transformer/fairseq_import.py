@@ -10,6 +10,8 @@ when it loads a checkpoint: they are dropped on import and written back on expor
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import re
 from typing import Any
 
@@ -80,6 +82,62 @@ _OFF: dict[str, Any] = {
     "decoder_embed_path": None,
 }
 _ACTIVATIONS = ("relu", "gelu")
+
+# the model section fairseq 0.12.2 writes for transformer_lm (its dataclass, with its defaults):
+# fairseq merges a saved section into the dataclass, which refuses keys it does not know
+_LM_SECTION: dict[str, Any] = {
+    "_name": "transformer_lm",
+    "activation_fn": "relu",
+    "dropout": 0.1,
+    "attention_dropout": 0.0,
+    "activation_dropout": 0.0,
+    "relu_dropout": 0.0,
+    "decoder_embed_dim": 512,
+    "decoder_output_dim": 512,
+    "decoder_input_dim": 512,
+    "decoder_ffn_embed_dim": 2048,
+    "decoder_layers": 6,
+    "decoder_attention_heads": 8,
+    "decoder_normalize_before": False,
+    "no_decoder_final_norm": False,
+    "adaptive_softmax_cutoff": None,
+    "adaptive_softmax_dropout": 0.0,
+    "adaptive_softmax_factor": 4.0,
+    "no_token_positional_embeddings": False,
+    "share_decoder_input_output_embed": False,
+    "character_embeddings": False,
+    "character_filters": "[(1, 64), (2, 128), (3, 192), (4, 256), (5, 256), (6, 256), (7, 256)]",
+    "character_embedding_dim": 4,
+    "char_embedder_highway_layers": 2,
+    "adaptive_input": False,
+    "adaptive_input_factor": 4.0,
+    "adaptive_input_cutoff": None,
+    "tie_adaptive_weights": False,
+    "tie_adaptive_proj": False,
+    "decoder_learned_pos": False,
+    "layernorm_embedding": False,
+    "no_scale_embedding": False,
+    "checkpoint_activations": False,
+    "offload_activations": False,
+    "decoder_layerdrop": 0.0,
+    "decoder_layers_to_keep": None,
+    "quant_noise_pq": 0.0,
+    "quant_noise_pq_block_size": 8,
+    "quant_noise_scalar": 0.0,
+    "min_params_to_wrap": 100000000,
+    "base_layers": 0,
+    "base_sublayers": 1,
+    "base_shuffle": 1,
+    "scale_fc": False,
+    "scale_attn": False,
+    "scale_heads": False,
+    "scale_resids": False,
+    "decoder_xformers_att_config": None,
+    "add_bos_token": False,
+    "tokens_per_sample": 1024,
+    "max_target_positions": None,
+    "tpu": False,
+}
 
 # fairseq's buffers and fast-path copies that carry no model state of their own
 _DROPPED = re.compile(
@@ -158,29 +216,19 @@ class TransformerImporter(FairseqImporter):
         return weights
 
     # -- seqcore -> fairseq --------------------------------------------------------------------
-    def fairseq_model_options(self, model_name: str, arch: str, model_cfg: Any) -> dict[str, Any]:
-        import dataclasses
-
-        options = {k: v for k, v in dataclasses.asdict(model_cfg).items() if not k.startswith("_")}
-        options.update({k: off for k, off in _OFF.items() if k not in options})
-        options.update(
-            {
-                "_name": arch,
-                "arch": arch,
-                "relu_dropout": 0.0,
-                "adaptive_softmax_dropout": 0.0,
-                "quant_noise_pq": 0.0,
-                "quant_noise_pq_block_size": 8,
-                "quant_noise_scalar": 0.0,
-                "offload_activations": False,
-                "min_params_to_wrap": 100000000,
-            }
-        )
-        if model_name == "transformer":
-            options["decoder_input_dim"] = model_cfg.decoder_embed_dim
-        else:
-            options["tokens_per_sample"] = model_cfg.max_target_positions
-        return options
+    def fairseq_model_options(self, model_name: str, arch: str, model_cfg: Any) -> Any:
+        """``transformer``: the flat ``argparse.Namespace`` fairseq 0.12 keeps for its legacy
+        models (its architecture function fills in what is not there); ``transformer_lm``:
+        the dict of fairseq's dataclass, with exactly its keys."""
+        ours = {k: v for k, v in dataclasses.asdict(model_cfg).items() if not k.startswith("_")}
+        if model_name == "transformer_lm":
+            section = dict(_LM_SECTION, _name=arch)
+            section.update({k: v for k, v in ours.items() if k in section})
+            section["tokens_per_sample"] = model_cfg.max_target_positions
+            return section
+        options = {**_OFF, **ours, "_name": arch, "arch": arch}
+        options.update(decoder_input_dim=model_cfg.decoder_embed_dim, relu_dropout=0.0)
+        return argparse.Namespace(**options)
 
     def export_weights(self, state_dict: StateDict, model_cfg: Any) -> StateDict:
         out: StateDict = {}
