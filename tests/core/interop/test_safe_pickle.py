@@ -175,3 +175,18 @@ def test_omegaconf_containers_become_plain_dicts(tmp_path, monkeypatch):
         }
     }
     assert "omegaconf" not in sys.modules and "fairseq" not in sys.modules
+
+
+def test_torchs_legacy_format_and_bytes_are_read(tmp_path):
+    """Checkpoints saved before torch 1.6 use torch's legacy (non-zip) format; bytes pickle as
+    ``_codecs.encode`` under protocol 2."""
+    state = load_pickled_checkpoint(checkpoint("lstm"))
+    state["cfg"]["model"] = argparse.Namespace(**state["cfg"]["model"])
+    state["extra_state"]["blob"] = b"\x00\xffabc"
+    path = tmp_path / "legacy.pt"
+    torch.save(state, path, _use_new_zipfile_serialization=False)
+    again = load_pickled_checkpoint(path)
+    assert again["extra_state"]["blob"] == b"\x00\xffabc"
+    assert again["cfg"]["model"]["arch"] == "lstm"
+    for key, value in state["model"].items():
+        assert torch.equal(again["model"][key], value)

@@ -262,30 +262,34 @@ def write_exported(path: str, output: str) -> str:
 def load_fairseq_ensemble(
     paths: list[str], data: str | None, overrides: dict[str, Any] | None = None
 ) -> tuple[list[torch.nn.Module], ResolvedConfig, Any]:
-    """:func:`seqcore.checkpoint_utils.load_model_ensemble` for fairseq checkpoints: each is
-    imported in memory (said in one log line) and built as its seqcore checkpoint would be,
-    ``--model-overrides`` included; the task is the first checkpoint's."""
+    """:func:`seqcore.checkpoint_utils.load_model_ensemble` where some of ``paths`` are fairseq
+    checkpoints: each of those is imported in memory (said in one log line) and then built as
+    its seqcore checkpoint would be, ``--model-overrides`` included; the task is the first
+    checkpoint's."""
     models, first_cfg, task = [], None, None
     for path in paths:
-        if not looks_like_fairseq_checkpoint(path):
-            raise CheckpointError(
-                f"--path {path} is a seqcore checkpoint among fairseq ones; convert the fairseq "
-                "checkpoints with seqcore import-fairseq to use them together"
+        if looks_like_fairseq_checkpoint(path):
+            imported = import_fairseq(path, data)
+            _log.info(
+                f"{path} is a fairseq checkpoint ({imported.source.arch}): imported in memory; "
+                "'seqcore import-fairseq' converts it once and for all"
             )
-        imported = import_fairseq(path, data)
-        _log.info(
-            f"{path} is a fairseq checkpoint ({imported.source.arch}): imported in memory; "
-            "'seqcore import-fairseq' converts it once and for all"
-        )
-        cfg, model = imported.cfg, imported.model
-        if overrides:
-            cfg = checkpoint_config(imported.state, path, overrides, roles=INFERENCE_ROLES)
-            model = (task or imported.task).build_model(cfg.model)
-            load_weights(model, imported.state["model"], path)
-        if task is None:
-            first_cfg, task = cfg, imported.task
+            state = imported.state
+            cfg, model = imported.cfg, imported.model
+            if task is None:
+                task = imported.task
         else:
-            check_dictionaries(imported.state, task, path)
+            state, model = load_checkpoint_file(path), None
+        if overrides or model is None:
+            cfg = checkpoint_config(state, path, overrides, roles=INFERENCE_ROLES)
+            if task is None:
+                if data is not None and hasattr(cfg.task, "data"):
+                    cfg.task.data = data
+                task = TASKS.get(cfg.selections["task"]).obj.setup_task(cfg.task)
+            model = task.build_model(cfg.model)
+            load_weights(model, state["model"], path)
+        check_dictionaries(state, task, path)
+        first_cfg = first_cfg or cfg
         model.eval()
         models.append(model)
     return models, first_cfg, task

@@ -137,6 +137,12 @@ _TORCH_REBUILDS = {
 }
 
 
+def _encode(text: str, encoding: str = "latin1") -> bytes:
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise UnsafePickleError(_refusal("_codecs.encode"))
+    return text.encode("latin1")
+
+
 def _refusal(qualified: str) -> str:
     return (
         f"refused to load: the pickle calls {qualified}, which is not plain data "
@@ -151,6 +157,8 @@ def _allowed(module: str, name: str) -> Any:
         return collections.OrderedDict
     if qualified in ("builtins.set", "builtins.frozenset"):
         return set if name == "set" else frozenset
+    if qualified == "_codecs.encode":  # how protocol 2 writes bytes: encode(text, "latin1")
+        return _encode
     if qualified == "argparse.Namespace":
         return _Namespace
     if qualified in _TORCH_REBUILDS:

@@ -78,8 +78,6 @@ _OFF: dict[str, Any] = {
     "scale_resids": False,
     "base_layers": 0,
     "add_bos_token": False,
-    "encoder_embed_path": None,
-    "decoder_embed_path": None,
 }
 _ACTIVATIONS = ("relu", "gelu")
 
@@ -227,6 +225,7 @@ class TransformerImporter(FairseqImporter):
             section["tokens_per_sample"] = model_cfg.max_target_positions
             return section
         options = {**_OFF, **ours, "_name": arch, "arch": arch}
+        options.update(encoder_embed_path=None, decoder_embed_path=None)  # weights are saved
         options.update(decoder_input_dim=model_cfg.decoder_embed_dim, relu_dropout=0.0)
         return argparse.Namespace(**options)
 
