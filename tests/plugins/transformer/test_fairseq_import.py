@@ -192,3 +192,46 @@ def test_the_import_works_in_average_checkpoints_and_finetuning(imported, tmp_pa
     assert start.keys() == tuned.keys()
     for key, value in start.items():
         assert torch.allclose(value, tuned[key], atol=1e-5), key
+
+
+def test_pre_norm_learned_positions_go_to_fairseq_and_back(tmp_path, capsys):
+    """Options the fixture does not use: pre-norm (with the final layer norms), learned positions
+    (fairseq's embed_positions.weight, no _float_tensor) and --layernorm-embedding."""
+    model = [
+        "-a", "transformer", "--encoder-layers", "1", "--decoder-layers", "1",
+        "--encoder-embed-dim", "16", "--decoder-embed-dim", "16",
+        "--encoder-ffn-embed-dim", "32", "--decoder-ffn-embed-dim", "32",
+        "--encoder-attention-heads", "2", "--decoder-attention-heads", "2",
+        "--encoder-normalize-before", "--decoder-normalize-before", "--encoder-learned-pos",
+        "--decoder-learned-pos", "--layernorm-embedding", "--max-source-positions", "64",
+        "--max-target-positions", "64",
+    ]  # fmt: skip
+    run(
+        capsys, "train", TRANSLATION_BIN, *model, "--train-subset", "valid",
+        "--disable-validation", "--optimizer", "adam", "--lr", "0.01", "--max-update", "2",
+        "--max-tokens", "2000", "--save-dir", tmp_path / "ck", "--no-epoch-checkpoints",
+        "--num-workers", "0", "--log-format", "none", "--device", "cpu",
+    )  # fmt: skip
+    trained = tmp_path / "ck" / "checkpoint_last.pt"
+    exported, again = tmp_path / "fairseq.pt", tmp_path / "again.pt"
+    run(capsys, "export-fairseq", trained, "-o", exported)
+    shapes = {k: tuple(v.shape) for k, v in load_pickled_checkpoint(exported)["model"].items()}
+    assert shapes["encoder.embed_positions.weight"] == (64 + 1 + 1, 16)  # fairseq: + pad + 1
+    assert "encoder.embed_positions._float_tensor" not in shapes
+    expected = [
+        "encoder.layer_norm.weight",
+        "decoder.layer_norm.weight",
+        "encoder.layernorm_embedding.weight",
+        "decoder.layers.0.encoder_attn.k_proj.weight",
+    ]
+    assert all(name in shapes for name in expected)
+    run(capsys, "import-fairseq", exported, "--data", TRANSLATION_BIN, "-o", again)
+    before = torch.load(trained, weights_only=True)["model"]
+    after = torch.load(again, weights_only=True)["model"]
+    assert before.keys() == after.keys()
+    for key, value in before.items():
+        assert torch.equal(value, after[key]), key
+    args = ["--gen-subset", "test", "--beam", "2", "--max-len-b", "20", *GENERATE]
+    first, _ = run(capsys, "generate", TRANSLATION_BIN, "--path", trained, *args)
+    second, _ = run(capsys, "generate", TRANSLATION_BIN, "--path", again, *args)
+    assert hypotheses(first) == hypotheses(second)
