@@ -32,6 +32,7 @@ from seqcore.config.resolve import (
     CRITERION,
     TASK,
     ResolvedConfig,
+    model_entry_for_arch,
     resolve,
     selected_components,
 )
@@ -121,6 +122,9 @@ def import_fairseq(
             f"{path}: seqcore architecture {arch!r} (for fairseq's {ckpt.arch!r}) is not "
             "installed; install the plug-in that provides it"
         )
+    model_name = model_entry_for_arch(arch).name
+    if ckpt.arch in ARCHITECTURES and model_entry_for_arch(ckpt.arch).name == model_name:
+        arch = ckpt.arch  # the same named architecture (the saved options are complete anyway)
     criterion = ckpt.criterion if ckpt.criterion in CRITERIONS else _FALLBACK_CRITERION
     selections = {"task": ckpt.task, "arch": arch, "criterion": criterion}
     components, arch_entry = selected_components((TASK, ARCH, CRITERION), selections, [])
@@ -232,8 +236,6 @@ def export_fairseq(path: str, *, user_dirs: tuple[str, ...] = ()) -> dict[str, A
 
 
 def _model_name(cfg: ResolvedConfig) -> str:
-    from seqcore.models.registry import model_entry_for_arch
-
     return model_entry_for_arch(cfg.selections["arch"]).name
 
 

@@ -43,7 +43,9 @@ class FairseqImporter:
 
     # -- fairseq -> seqcore --------------------------------------------------------------------
     def seqcore_arch(self, ckpt: FairseqCheckpoint) -> str:
-        """The seqcore architecture to build (its model's config gets :meth:`model_values`)."""
+        """The seqcore architecture to build (its model's config gets :meth:`model_values`);
+        where seqcore registers fairseq's own architecture name for the same model, the core
+        keeps that name instead."""
         raise NotImplementedError
 
     def model_values(self, ckpt: FairseqCheckpoint) -> dict[str, Any]:

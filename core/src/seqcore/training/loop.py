@@ -99,6 +99,7 @@ class TrainingRun:
         self.epoch_itr = self._train_iterator(epoch)
         if "train_iterator" in self.extra_state:
             self.epoch_itr.load_state_dict(self.extra_state["train_iterator"])
+        self.trainer.epoch = self.epoch_itr.next_epoch_idx  # the one the run goes on with
 
     def _restore(self) -> dict[str, Any]:
         ck = self.cfg.checkpoint
@@ -196,7 +197,7 @@ class TrainingRun:
     def train_epoch(self) -> tuple[bool, dict[str, Any]]:
         cfg = self.cfg
         itr = self.epoch_itr.next_epoch_itr(shuffle=True)
-        epoch = self.epoch_itr.epoch
+        epoch = self.trainer.epoch = self.epoch_itr.epoch
         self.trainer.lr_scheduler.step_begin_epoch(epoch)
         self.hooks.seqcore_epoch_begin(trainer=self.trainer, epoch=epoch)
         freqs = cfg.optimization.update_freq

@@ -15,7 +15,6 @@ from typing import Any
 import torch
 
 from seqcore.interop import FairseqCheckpoint, FairseqImporter, register_fairseq_importer
-from seqcore.registry import ARCHITECTURES
 
 StateDict = dict[str, torch.Tensor]
 
@@ -36,8 +35,7 @@ class LSTMImporter(FairseqImporter):
     seqcore_models = ("lstm", "lstm_lm")
 
     def seqcore_arch(self, ckpt: FairseqCheckpoint) -> str:
-        base = "lstm_lm" if ckpt.arch in LM_ARCHS else "lstm"
-        return ckpt.arch if ckpt.arch in ARCHITECTURES else base
+        return "lstm_lm" if ckpt.arch in LM_ARCHS else "lstm"
 
     def model_values(self, ckpt: FairseqCheckpoint) -> dict[str, Any]:
         values = dict(ckpt.model_options)

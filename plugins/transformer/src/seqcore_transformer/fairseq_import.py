@@ -23,7 +23,6 @@ from seqcore.interop import (
     flag,
     register_fairseq_importer,
 )
-from seqcore.registry import ARCHITECTURES
 
 StateDict = dict[str, torch.Tensor]
 
@@ -159,8 +158,7 @@ class TransformerImporter(FairseqImporter):
 
     # -- fairseq -> seqcore --------------------------------------------------------------------
     def seqcore_arch(self, ckpt: FairseqCheckpoint) -> str:
-        base = "transformer_lm" if _is_lm(ckpt.arch) else "transformer"
-        return ckpt.arch if ckpt.arch in ARCHITECTURES else base
+        return "transformer_lm" if _is_lm(ckpt.arch) else "transformer"
 
     def model_values(self, ckpt: FairseqCheckpoint) -> dict[str, Any]:
         values = dict(ckpt.model_options)
