@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("seqcore.tasks",),
     ("seqcore.hookspecs", "seqcore.loader", "seqcore.builtins"),
     ("seqcore.checkpoint_utils",),
-    ("seqcore.training", "seqcore.evaluation"),
+    ("seqcore.training", "seqcore.evaluation", "seqcore.interop"),
     ("seqcore.cli", "seqcore.__main__"),
 ]
 
@@ -48,6 +48,7 @@ LAZY_FOR_START_UP: set[tuple[str, str]] = {
     ("seqcore.cli.generate", "seqcore.evaluation.generate"),
     ("seqcore.cli.interactive", "seqcore.evaluation.interactive"),
     ("seqcore.cli.score", "seqcore.evaluation.score"),
+    ("seqcore.cli.import_fairseq", "seqcore.interop.convert"),
     ("seqcore.cli.train", "seqcore.training.loop"),
     ("seqcore.cli.main", "seqcore.loader"),
     ("seqcore.cli.main", "seqcore.cli.plugin_commands"),
@@ -161,6 +162,7 @@ def test_plugins_import_only_exported_names():
     ``seqcore.errors``, a module of its own)."""
     public = {"seqcore.errors", "seqcore.models", "seqcore.criterions", "seqcore.tasks"}
     public |= {"seqcore.optim", "seqcore.optim.lr_scheduler", "seqcore.data", "seqcore"}
+    public |= {"seqcore.interop"}  # the fairseq importers' extension point
     plugins = SRC.parents[1] / "plugins"
     for path in sorted(plugins.glob("*/src/**/*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
