@@ -1,0 +1,32 @@
+"""The smaller faults: what a few mistakes print, and what they leave behind."""
+
+from __future__ import annotations
+
+from faults.conftest import TINY, error_line, seqcore
+
+
+def test_a_data_argument_that_is_a_file_is_called_a_file(data_bin, tmp_path, capsys):
+    not_a_folder = data_bin / "dict.src.txt"
+    status, _, err = seqcore(capsys, "train", not_a_folder, *TINY, "--save-dir", tmp_path / "ck")
+    assert status == 1
+    assert error_line(err) == (
+        f"seqcore: error: data folder {not_a_folder} is a file, not a folder (DATA is the "
+        "folder seqcore preprocess wrote, with the dict.*.txt files)"
+    )
+
+
+def test_an_unknown_gen_subset_leaves_no_results_file(data_bin, trained, tmp_path, capsys):
+    out = tmp_path / "out"
+    status, _, err = seqcore(capsys, "generate", data_bin, "--path", trained / "checkpoint1.pt",
+                             "--gen-subset", "nosuch", "--results-path", out)  # fmt: skip
+    assert status == 1
+    assert "no nosuch data" in error_line(err)
+    assert list(out.iterdir()) == []
+
+
+def test_only_source_without_a_language_names_its_side_text(text_dir, tmp_path, capsys):
+    status, out, _ = seqcore(capsys, "preprocess", "--only-source", "--trainpref",
+                             text_dir / "train.src", "--destdir", tmp_path / "lm")  # fmt: skip
+    assert status == 0
+    assert "[None]" not in out
+    assert "[text] Dictionary: " in out
