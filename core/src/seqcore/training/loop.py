@@ -429,6 +429,11 @@ def train(cfg: Any) -> dict[str, Any]:
     try:
         run = TrainingRun(cfg)
         return run.run()
+    except RuntimeError as e:  # torch.distributed's errors, DistBackendError included
+        lost = distributed.peer_lost(run.dist, e) if run is not None else None
+        if lost is not None:
+            raise lost from None
+        raise
     finally:
         if run is not None:
             run.progress.close()
