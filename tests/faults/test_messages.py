@@ -30,3 +30,21 @@ def test_only_source_without_a_language_names_its_side_text(text_dir, tmp_path, 
     assert status == 0
     assert "[None]" not in out
     assert "[text] Dictionary: " in out
+
+
+def test_training_state_that_does_not_fit_is_one_line(data_bin, trained, tmp_path, capsys):
+    import torch
+
+    state = torch.load(trained / "checkpoint_last.pt", weights_only=True)
+    state["optimizer"] = {"state": {}, "param_groups": [{"params": [0]}]}  # one group of one
+    bad = tmp_path / "bad-optimizer.pt"
+    torch.save(state, bad)
+    argv = ["train", data_bin, *TINY, "--save-dir", tmp_path / "ck", "--max-update", "9"]
+    status, _, err = seqcore(capsys, *argv, "--restore-file", bad)
+    assert status == 1
+    line = error_line(err)
+    assert line.startswith(f"seqcore: error: {bad}: its optimizer or schedule state does not fit")
+    assert line.endswith("add --reset-optimizer to start them afresh")
+    assert list((tmp_path / "ck").iterdir()) == []
+    status, _, err = seqcore(capsys, *argv, "--restore-file", bad, "--reset-optimizer")
+    assert status == 0, err
