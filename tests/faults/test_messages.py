@@ -48,3 +48,30 @@ def test_training_state_that_does_not_fit_is_one_line(data_bin, trained, tmp_pat
     assert list((tmp_path / "ck").iterdir()) == []
     status, _, err = seqcore(capsys, *argv, "--restore-file", bad, "--reset-optimizer")
     assert status == 0, err
+
+
+def test_the_next_run_removes_what_killed_runs_left_and_says_so(
+    data_bin, text_dir, trained, tmp_path, capsys
+):
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    pid = int(gone.stdout)
+    dest, out = tmp_path / "data-bin", tmp_path / "out"
+    (dest / f".preprocess-{pid}-x1y2z3").mkdir(parents=True)
+    (dest / f".preprocess-{pid}-x1y2z3" / "train.src-tgt.src.bin").write_bytes(b"\0" * 5000)
+    out.mkdir()
+    (out / f".generate-test.txt.tmp-{pid}").write_text("H-0\t-1.0\tw1\n")
+    status, _, err = seqcore(capsys, "preprocess", "-s", "src", "-t", "tgt", "--trainpref",
+                             text_dir / "train", "--destdir", dest)  # fmt: skip
+    assert status == 0, err
+    assert f"removed 1 leftover(s) of earlier runs that were killed (4.9 KiB) from {dest}: " \
+           f".preprocess-{pid}-x1y2z3" in err  # fmt: skip
+    assert not any(p.name.startswith(".") for p in dest.iterdir())
+    status, _, err = seqcore(capsys, "generate", data_bin, "--path", trained / "checkpoint1.pt",
+                             "--results-path", out, "--max-len-b", "3")  # fmt: skip
+    assert status == 0, err
+    assert f"from {out}: .generate-test.txt.tmp-{pid}" in err
+    assert [p.name for p in out.iterdir()] == ["generate-test.txt"]
