@@ -1,12 +1,14 @@
 """Writing output files: a complete file or none, and one line when the disk says no.
 
-Every file seqcore writes (checkpoints and their copies, preprocess outputs, generate's
-``--results-path`` file, averaged checkpoints) is written through :func:`replacing`: into a
-temporary file ``.NAME.tmp-PID`` beside its target, flushed, fsync'ed and renamed over the
-target. A crash, a kill, Ctrl-C or a full disk at any moment leaves either the new file or the
-old one, never a part of one. A write the file system refuses (full, read-only, no permission,
-over quota) is an :class:`~seqcore.errors.OutputError` naming the file and the free space left;
-the guard's own cleanup never raises.
+Every file seqcore writes (checkpoints and their copies, generate's ``--results-path`` file,
+averaged checkpoints) is written through :func:`replacing`: into a temporary file
+``.NAME.tmp-PID`` beside its target, flushed, fsync'ed and renamed over the target. preprocess
+writes its set of files into a staging folder ``.preprocess-PID-XXXX`` inside ``--destdir`` and
+renames them into place at the end, with the same errors and cleanup. A crash, a kill, Ctrl-C or
+a full disk at any moment leaves either the new file or the old one, never a part of one. A
+write the file system refuses (full, read-only, no permission, over quota) is an
+:class:`~seqcore.errors.OutputError` naming the path and the free space left; the guard's own
+cleanup never raises.
 
 A run that is killed leaves its temporary file (or preprocess's staging folder,
 ``.preprocess-PID-XXXX``) behind; :func:`remove_leftovers` deletes those whose process is gone
