@@ -75,3 +75,17 @@ def test_the_next_run_removes_what_killed_runs_left_and_says_so(
     assert status == 0, err
     assert f"from {out}: .generate-test.txt.tmp-{pid}" in err
     assert [p.name for p in out.iterdir()] == ["generate-test.txt"]
+
+
+def test_a_data_position_that_does_not_fit_is_one_line(data_bin, trained, tmp_path, capsys):
+    import torch
+
+    state = torch.load(trained / "checkpoint_last.pt", weights_only=True)
+    state["extra_state"]["train_iterator"] = {"epoch": "one"}
+    bad = tmp_path / "bad-position.pt"
+    torch.save(state, bad)
+    argv = ["train", data_bin, *TINY, "--save-dir", tmp_path / "ck", "--max-update", "9"]
+    status, _, err = seqcore(capsys, *argv, "--restore-file", bad)
+    assert status == 1
+    assert error_line(err).startswith(f"seqcore: error: {bad}: its data position does not fit")
+    assert list((tmp_path / "ck").iterdir()) == []

@@ -115,6 +115,11 @@ def check_structure(state: Any, path: str | os.PathLike) -> None:
                 raise CheckpointError(
                     f"{path} is malformed: the options of {role!r} are {_kind(values)}, not a table"
                 )
+        origins = cfg.get("origins", {})
+        if not isinstance(origins, dict) or not all(
+            o is None or isinstance(o, dict) for o in origins.values()
+        ):
+            raise CheckpointError(f"{path} is malformed: 'cfg' has origins that are not tables")
         for role, name in cfg["selections"].items():
             if not isinstance(name, str):
                 raise CheckpointError(

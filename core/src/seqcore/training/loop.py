@@ -71,6 +71,7 @@ class TrainingRun:
         self.patience_left = cfg.checkpoint.patience
         self.start_time = time.perf_counter()
         self.stop_reason = ""
+        self.restored_from: Path | None = None
 
     # -- setup ---------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -99,7 +100,13 @@ class TrainingRun:
         self.epoch_itr = self._train_iterator(epoch)
         self._check_progress_possible()
         if "train_iterator" in self.extra_state:
-            self.epoch_itr.load_state_dict(self.extra_state["train_iterator"])
+            try:
+                self.epoch_itr.load_state_dict(self.extra_state["train_iterator"])
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                raise CheckpointError(
+                    f"{self.restored_from}: its data position does not fit this run "
+                    f"({type(e).__name__}); add --reset-dataloader to start the data afresh"
+                ) from None
 
     def _restore(self) -> dict[str, Any]:
         ck = self.cfg.checkpoint
@@ -117,6 +124,7 @@ class TrainingRun:
         if path is None:
             return {}
         state = load_checkpoint_file(path, remedy=RESTORE_ANOTHER)
+        self.restored_from = path
         check_weights_fit(self.trainer.model, state["model"], path)
         try:
             self.trainer.load_state_dict(
