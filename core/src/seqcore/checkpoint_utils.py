@@ -18,7 +18,7 @@ from seqcore.config.fields import config_fields
 from seqcore.config.resolve import ResolvedConfig
 from seqcore.config.types import ConversionError, convert
 from seqcore.errors import CheckpointError, UnknownComponentError
-from seqcore.loader import load_plugins
+from seqcore.loader import load_plugins, why_unavailable
 from seqcore.origin import Origin
 from seqcore.registry import ARCHITECTURES, CRITERIONS, LR_SCHEDULERS, OPTIMIZERS, TASKS
 from seqcore.training.checkpoint_io import load_checkpoint_file
@@ -61,16 +61,8 @@ def _config_class(role: str, cfg_dict: dict[str, Any], path: str) -> tuple[str, 
             else f"{role.replace('_', ' ')} {selections[_REGISTRY_OF_ROLE[role][0]]!r}"
         )
         origin = origins.get(role)
-        hint = (
-            f"pass --user-dir {origin['name']}"
-            if origin and origin.get("kind") == "user-dir"
-            else f"pip install {origin['name']}"
-            if origin and origin.get("kind") == "distribution"
-            else "install the plug-in that provides it"
-        )
-        raise CheckpointError(
-            f"{path} needs {what} from {_origin_text(origin)}, which is not installed here; {hint}"
-        ) from None
+        why = why_unavailable(Origin(**origin) if origin else None)
+        raise CheckpointError(f"{path} needs {what} from {_origin_text(origin)}, {why}") from None
     return role, None  # the trainer's own options: kept as plain data
 
 

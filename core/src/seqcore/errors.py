@@ -29,6 +29,10 @@ class PluginLoadError(SeqcoreError):
     """A plug-in that failed to import (fatal only with ``--strict-plugins``)."""
 
 
+class HookError(SeqcoreError):
+    """A plug-in's hook implementation raised while seqcore called it (training stops cleanly)."""
+
+
 class DataError(SeqcoreError):
     """Input data (text, dictionaries, binarized datasets) that is unreadable or inconsistent."""
 

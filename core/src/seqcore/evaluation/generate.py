@@ -28,6 +28,7 @@ from typing import IO, Any
 import torch
 
 from seqcore.config.resolve import ResolvedConfig
+from seqcore.data.text import OutputText, bpe_of, tokenizer_of
 from seqcore.errors import ConfigError, DataError
 from seqcore.evaluation.config import GenerateConfig
 from seqcore.evaluation.loading import (
@@ -38,7 +39,6 @@ from seqcore.evaluation.loading import (
     synchronize,
 )
 from seqcore.evaluation.scoring import CorpusScorer
-from seqcore.evaluation.text import OutputText, bpe_of, tokenizer_of
 from seqcore.generation import GenerationConfig, SequenceGenerator, SequenceScorer
 from seqcore.safe_files import make_folder, open_replacing, remove_leftovers
 

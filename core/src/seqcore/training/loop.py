@@ -107,6 +107,7 @@ class TrainingRun:
                     f"{self.restored_from}: its data position does not fit this run "
                     f"({type(e).__name__}); add --reset-dataloader to start the data afresh"
                 ) from None
+        self.trainer.epoch = self.epoch_itr.next_epoch_idx  # the one the run goes on with
 
     def _restore(self) -> dict[str, Any]:
         ck = self.cfg.checkpoint
@@ -236,7 +237,7 @@ class TrainingRun:
     def train_epoch(self) -> tuple[bool, dict[str, Any]]:
         cfg = self.cfg
         itr = self.epoch_itr.next_epoch_itr(shuffle=True)
-        epoch = self.epoch_itr.epoch
+        epoch = self.trainer.epoch = self.epoch_itr.epoch
         self.trainer.lr_scheduler.step_begin_epoch(epoch)
         self.hooks.seqcore_epoch_begin(trainer=self.trainer, epoch=epoch)
         freqs = cfg.optimization.update_freq

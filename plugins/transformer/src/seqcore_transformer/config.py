@@ -180,8 +180,17 @@ class DecoderConfig:
 @dataclass
 class TransformerConfig(DecoderConfig, EncoderConfig):
     """Config of the ``transformer`` encoder-decoder (fairseq's ``TransformerModel``): the
-    encoder's fields, the decoder's, and what joins the two."""
+    encoder's fields, the decoder's, and what joins the two. The decoder's dimensions default
+    to the encoder's, as in fairseq."""
 
+    decoder_embed_dim: int | None = field(  # type: ignore[assignment]
+        default=None,
+        metadata={"help": "decoder embedding dimension (default: --encoder-embed-dim)"},
+    )
+    decoder_ffn_embed_dim: int | None = field(  # type: ignore[assignment]
+        default=None,
+        metadata={"help": "decoder embedding dimension for FFN (default: --encoder-ffn-embed-dim)"},
+    )
     share_all_embeddings: bool = field(
         default=False,
         metadata={
@@ -194,6 +203,10 @@ class TransformerConfig(DecoderConfig, EncoderConfig):
     )
 
     def __post_init__(self) -> None:
+        if self.decoder_embed_dim is None:
+            self.decoder_embed_dim = self.encoder_embed_dim
+        if self.decoder_ffn_embed_dim is None:
+            self.decoder_ffn_embed_dim = self.encoder_ffn_embed_dim
         EncoderConfig.__post_init__(self)
         DecoderConfig.__post_init__(self)
         check_positive(self, "max_source_positions")

@@ -20,9 +20,9 @@ from seqcore.models import (
     Decoder,
     Encoder,
     EncoderDecoderModel,
+    IncrementalState,
     register_model,
 )
-from seqcore.models.incremental import IncrementalState
 from seqcore_transformer.attention import Packing, is_cpu_half_precision
 from seqcore_transformer.config import TransformerConfig
 from seqcore_transformer.layers import (
