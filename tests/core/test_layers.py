@@ -19,7 +19,14 @@ SRC = Path(__file__).resolve().parents[2] / "core" / "src"
 # Lowest first. A module may import from its own layer and the layers before it.
 # ``seqcore`` itself is the package's __init__ (which re-exports the first layer's names).
 LAYERS: list[tuple[str, ...]] = [
-    ("seqcore", "seqcore._version", "seqcore.errors", "seqcore.markers", "seqcore.origin"),
+    (
+        "seqcore",
+        "seqcore._version",
+        "seqcore.errors",
+        "seqcore.markers",
+        "seqcore.origin",
+        "seqcore.safe_files",
+    ),
     ("seqcore.registry",),
     ("seqcore.config",),
     ("seqcore.data",),
