@@ -19,7 +19,14 @@ SRC = Path(__file__).resolve().parents[2] / "core" / "src"
 # Lowest first. A module may import from its own layer and the layers before it.
 # ``seqcore`` itself is the package's __init__ (which re-exports the first layer's names).
 LAYERS: list[tuple[str, ...]] = [
-    ("seqcore", "seqcore._version", "seqcore.errors", "seqcore.markers", "seqcore.origin"),
+    (
+        "seqcore",
+        "seqcore._version",
+        "seqcore.errors",
+        "seqcore.markers",
+        "seqcore.origin",
+        "seqcore.safe_files",
+    ),
     ("seqcore.registry",),
     ("seqcore.config",),
     ("seqcore.data",),
@@ -28,7 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("seqcore.tasks",),
     ("seqcore.hookspecs", "seqcore.hook_validation", "seqcore.loader", "seqcore.builtins"),
     ("seqcore.checkpoint_utils",),
-    ("seqcore.training", "seqcore.evaluation", "seqcore.scaffold"),
+    ("seqcore.training", "seqcore.evaluation", "seqcore.interop", "seqcore.scaffold"),
     ("seqcore.cli", "seqcore.__main__"),
     ("seqcore.testing",),  # the conformance kit for plug-in tests, over everything
 ]
@@ -49,6 +56,7 @@ LAZY_FOR_START_UP: set[tuple[str, str]] = {
     ("seqcore.cli.generate", "seqcore.evaluation.generate"),
     ("seqcore.cli.interactive", "seqcore.evaluation.interactive"),
     ("seqcore.cli.score", "seqcore.evaluation.score"),
+    ("seqcore.cli.import_fairseq", "seqcore.interop.convert"),
     ("seqcore.cli.train", "seqcore.training.loop"),
     ("seqcore.cli.main", "seqcore.loader"),
     ("seqcore.cli.main", "seqcore.cli.plugin_commands"),
@@ -165,6 +173,7 @@ def test_plugins_import_only_exported_names():
     ``seqcore.errors``, a module of its own)."""
     public = {"seqcore.errors", "seqcore.models", "seqcore.criterions", "seqcore.tasks"}
     public |= {"seqcore.optim", "seqcore.optim.lr_scheduler", "seqcore.data", "seqcore"}
+    public |= {"seqcore.interop"}  # the fairseq importers' extension point
     plugins = SRC.parents[1] / "plugins"
     for path in sorted(plugins.glob("*/src/**/*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

@@ -70,3 +70,27 @@ def test_a_resumed_run_tells_hooks_the_epoch_it_goes_on_with(data_bin, tmp_path,
     train(data_bin, tmp_path / "ck", "--max-epoch", "2", "--device", "cpu")
     assert recorder.calls[0][:2] == ("begin", 2)
     assert recorder.calls[0][2] > 0
+
+
+def test_colon_separated_data_with_another_train_subset_moves_on_to_the_next_folder(tmp_path):
+    """``DATA=a:b --train-subset mytrain``: epoch 2 trains on b (it used to stay on a)."""
+    from support import binarize_parallel, write_parallel_text
+
+    folders = []
+    for name, seed in (("a", 0), ("b", 1)):
+        folder = binarize_parallel(
+            write_parallel_text(tmp_path / f"{name}-text", seed=seed), tmp_path / name
+        )
+        for path in folder.glob("train.*"):
+            path.rename(folder / ("my" + path.name))
+        folders.append(folder)
+    data = ":".join(str(f) for f in folders)
+    result = run_cli(
+        "train", data, *TINY_TRANSFORMER, "--save-dir", str(tmp_path / "ck"),
+        "--train-subset", "mytrain", "--max-epoch", "2", "--device", "cpu", "--no-save",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    loaded = [line for line in result.stderr.splitlines() if " mytrain src-tgt " in line]
+    # epoch 1 from a, epoch 2 from b (and, as fairseq, the next epoch's folder before the loop
+    # sees that --max-epoch is reached)
+    assert [line.split()[0] for line in loaded[:2]] == [str(folders[0]), str(folders[1])]

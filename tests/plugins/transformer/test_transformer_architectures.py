@@ -93,6 +93,7 @@ LM_BASE = dict(
     decoder_learned_pos=False,
     share_decoder_input_output_embed=False,
     decoder_output_dim=512,
+    decoder_input_dim=512,  # fairseq: --decoder-embed-dim unless given
 )
 LANGUAGE_MODEL = {
     "transformer_lm": LM_BASE,
@@ -103,6 +104,7 @@ LANGUAGE_MODEL = {
         decoder_ffn_embed_dim=4096,
         decoder_attention_heads=16,
         decoder_output_dim=1024,
+        decoder_input_dim=1024,
     ),
     "transformer_lm_gpt": dict(
         LM_BASE,
@@ -113,6 +115,7 @@ LANGUAGE_MODEL = {
         attention_dropout=0.1,
         activation_fn="gelu",
         decoder_output_dim=768,
+        decoder_input_dim=768,
     ),
 }
 

@@ -20,6 +20,7 @@ import torch
 
 from seqcore.data.data_utils import (
     ConcatDataset,
+    check_data_folder,
     check_token_ids,
     infer_language_pairs,
     split_paths,
@@ -203,8 +204,7 @@ class TranslationTask(Task):
         if not paths:
             raise ConfigError("the translation task needs a data folder (the DATA argument)")
         folder = paths[0]
-        if not os.path.isdir(folder):
-            raise DataError(f"data folder {folder} does not exist")
+        check_data_folder(folder)
         src, tgt = resolve_language_pair(folder, cfg.source_lang, cfg.target_lang)
         cfg.source_lang, cfg.target_lang = src, tgt
         dicts = []
