@@ -3,6 +3,8 @@ their own tests, whose fixtures build data folders and run ``seqcore`` commands 
 
 from __future__ import annotations
 
+import logging
+import sys
 import textwrap
 from pathlib import Path
 
@@ -43,12 +45,23 @@ def test_language_model_data(tiny_lm_data, seqcore_cli, tmp_path):
 """
 
 
+def run_pytest(args: list[str]) -> int:
+    """pytest.main in this process; seqcore's console log handler, created during the inner
+    run on the inner run's (then closed) stderr, is pointed at the process's stderr."""
+    try:
+        return pytest.main(args)
+    finally:
+        for handler in logging.getLogger("seqcore").handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.stream = sys.__stderr__  # not setStream: it flushes the closed stream
+
+
 def test_author_tests_use_the_kit_fixtures(tmp_path: Path, monkeypatch):
     tests = tmp_path / "author"
     tests.mkdir()
     (tests / "test_author.py").write_text(textwrap.dedent(AUTHOR_TESTS))
     monkeypatch.chdir(tests)
-    code = pytest.main(["-q", "-p", "seqcore.testing", "-p", "no:cacheprovider", str(tests)])
+    code = run_pytest(["-q", "-p", "seqcore.testing", "-p", "no:cacheprovider", str(tests)])
     assert code == pytest.ExitCode.OK
 
 
@@ -57,6 +70,6 @@ def test_without_the_kit_its_fixtures_are_unknown(tmp_path: Path, monkeypatch, c
     tests.mkdir()
     (tests / "test_unrelated.py").write_text("def test_x(tiny_lm_data):\n    pass\n")
     monkeypatch.chdir(tests)
-    code = pytest.main(["-q", "-p", "no:cacheprovider", str(tests)])
+    code = run_pytest(["-q", "-p", "no:cacheprovider", str(tests)])
     assert code == pytest.ExitCode.TESTS_FAILED
     assert "fixture 'tiny_lm_data' not found" in capsys.readouterr().out

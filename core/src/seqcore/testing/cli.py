@@ -39,7 +39,12 @@ def run_cli(*args: str, input: str | None = None) -> CliResult:
     def console_handlers() -> list[logging.StreamHandler]:
         return [h for h in logger.handlers if type(h) is logging.StreamHandler]
 
-    streams = {h: h.setStream(err) for h in console_handlers()}
+    def point(handler: logging.StreamHandler, stream) -> object:
+        # not setStream, which flushes the old stream: a test runner may have closed it
+        old, handler.stream = handler.stream, stream
+        return old
+
+    streams = {h: point(h, err) for h in console_handlers()}
     code: int | str | None = 0
     try:
         with (
@@ -53,7 +58,7 @@ def run_cli(*args: str, input: str | None = None) -> CliResult:
         code = e.code
     finally:
         for handler in console_handlers():
-            handler.setStream(streams.get(handler, sys.stderr))
+            point(handler, streams.get(handler, sys.stderr))
         for key in [k for k in os.environ if k.startswith("SEQCORE_")]:
             if key not in saved:
                 del os.environ[key]
