@@ -174,7 +174,7 @@ def _raised_at(exc: BaseException, roots: list[Path]) -> str | None:
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"{exc.filename}:{exc.lineno}"
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        path = Path(frame.filename)
+        path = Path(frame.filename).resolve()  # the roots are resolved too (symlinked folders)
         if any(path == root or root in path.parents for root in roots):
             return f"{frame.filename}:{frame.lineno}"
     return None
