@@ -39,3 +39,8 @@ class DataError(SeqcoreError):
 
 class CheckpointError(SeqcoreError):
     """A checkpoint that is missing, corrupt, unsafe or needs a component that is not installed."""
+
+
+class OutputError(SeqcoreError):
+    """An output file or folder that the file system refuses to write (full, read-only, no
+    permission, over quota)."""

@@ -41,6 +41,14 @@ CORE_COMMANDS: dict[str, tuple[str, str]] = {
         "seqcore.cli.average_checkpoints:average_checkpoints_command",
         "Average the weights of several checkpoints.",
     ),
+    "import-fairseq": (
+        "seqcore.cli.import_fairseq:import_fairseq_command",
+        "Convert a fairseq checkpoint into a seqcore one (no pickled code runs).",
+    ),
+    "export-fairseq": (
+        "seqcore.cli.import_fairseq:export_fairseq_command",
+        "Convert a seqcore checkpoint into a fairseq one.",
+    ),
 }
 
 
