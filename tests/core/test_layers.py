@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("seqcore.models", "seqcore.criterions", "seqcore.optim"),
     ("seqcore.generation",),
     ("seqcore.tasks",),
-    ("seqcore.hookspecs", "seqcore.loader", "seqcore.builtins"),
+    ("seqcore.hookspecs", "seqcore.hook_validation", "seqcore.loader", "seqcore.builtins"),
     ("seqcore.checkpoint_utils",),
     ("seqcore.training", "seqcore.evaluation", "seqcore.interop"),
     ("seqcore.cli", "seqcore.__main__"),
