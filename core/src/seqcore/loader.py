@@ -406,6 +406,8 @@ def why_unavailable(where: origin.Origin | None) -> str:
         return f"which is not installed here; pass --user-dir {where.name}"
     if where.kind != "distribution":
         return f"which is not installed here; install the plug-in that provides {where.name}"
+    if where.name == "seqcore":  # the core's name before seqcore-toolkit (PyPI's is unrelated)
+        where = dataclasses.replace(where, name=CORE_DISTRIBUTION)
     import importlib_metadata
 
     pinned = f"'{where.name}=={where.version}'" if where.version else where.name
