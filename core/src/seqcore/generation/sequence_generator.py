@@ -163,10 +163,13 @@ class SequenceGenerator:
         ignored = torch.zeros(bsz, beam, dtype=torch.bool, device=device)
         finalized: list[list[Hypothesis]] = [[] for _ in range(bsz)]
         new_order = None
+        sentences_left = False  # whether sentences left the batch at the last step
 
         for step in range(max_len + 1):
             if new_order is not None:
-                encoder_outs = self.model.reorder(encoder_outs, states, new_order)
+                encoder_outs = self.model.reorder(
+                    encoder_outs, states, new_order, encoder_too=sentences_left
+                )
             lprobs = self.model.next_log_probs(
                 tokens[:, : step + 1], encoder_outs, states, self.temperature
             )
@@ -192,7 +195,8 @@ class SequenceGenerator:
             )
             if step == max_len or bool(done.all()):
                 break
-            if bool(done.any()):
+            sentences_left = bool(done.any())
+            if sentences_left:
                 keep = (~done).nonzero().squeeze(1)
                 cand_scores, cand_tokens, cand_rows = (
                     cand_scores[keep],
@@ -229,8 +233,9 @@ class SequenceGenerator:
         max_len: int,
         prefix_tokens: torch.Tensor | None,
     ) -> torch.Tensor:
-        """Apply the length rules, penalties, forced prefix and n-gram blocking to ``lprobs``."""
-        lprobs = lprobs.masked_fill(torch.isnan(lprobs), -math.inf)
+        """Apply the length rules, penalties, forced prefix and n-gram blocking to ``lprobs``
+        (in place where it can). NaN log-probabilities are left to the search, which counts
+        them as ``-inf``."""
         lprobs[:, self.pad] = -math.inf
         lprobs[:, self.unk] -= self.unk_penalty
         if step >= max_len:
