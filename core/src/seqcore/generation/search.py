@@ -5,7 +5,8 @@ overwrite it) and each hypothesis' cumulative score so far (bsz x beam, ``None``
 NaN log-probabilities (a model's overflow) count as ``-inf``. It returns three bsz x C tensors,
 best candidates first where the strategy ranks them: the candidates' cumulative scores, their
 tokens, and the beam each one extends. At step 0 every beam of a sentence holds the same
-hypothesis, so only the first beam is expanded.
+hypothesis (``lprobs`` may be one row per sentence, broadcast over the beams), so only the
+first beam is expanded.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ class BeamSearch:
         if step == 0 and width <= vocab:  # the first beam's candidates only
             scores, tokens = _top(lprobs[:, 0], width)
             return scores, tokens, torch.zeros_like(tokens)
-        if step == 0:
+        if step == 0:  # (the beams may be one row expanded: write into a copy)
+            lprobs = lprobs.clone()
             lprobs[:, 1:] = -math.inf
         else:
             lprobs.add_(prev_scores.unsqueeze(-1))  # in place: a pass and a copy fewer
