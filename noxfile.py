@@ -13,8 +13,8 @@ nox.options.reuse_existing_virtualenvs = False
 
 ROOT = Path(__file__).parent
 CONSTRAINTS = ["-c", str(ROOT / "constraints.txt")]
-# Every distribution in the repository, installed together so that pip takes the local `seqcore`
-# (an unrelated project of that name exists on PyPI).
+# Every distribution in the repository (the core is `seqcore-toolkit`: the name `seqcore` on PyPI
+# is an unrelated project), installed together so that pip takes the local core, not an index's.
 DISTRIBUTIONS = [
     "./core[sentencepiece,moses]",
     "./plugins/transformer",
@@ -39,10 +39,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check."""
-    session.install("ruff==0.17.6")  # pinned: formatting changes between releases
+    """ruff check and ruff format --check; the core's import layers (tests/core/test_layers.py,
+    which reads the source and needs nothing installed but pytest)."""
+    session.install("ruff==0.17.6", "pytest>=8")  # ruff pinned: formatting changes between releases
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/core/test_layers.py")
 
 
 @nox.session

@@ -7,7 +7,7 @@ import pytest
 
 from seqcore.errors import RegistrationError, UnknownComponentError
 from seqcore.models import BaseModel, register_model, register_model_architecture
-from seqcore.registry import ARCHITECTURES, MODELS, Registry
+from seqcore.registry import ARCHITECTURES, MODELS, Registry, undone_on_error
 
 
 def test_unknown_name_lists_available_names_and_suggests_the_closest():
@@ -60,11 +60,36 @@ def test_a_different_object_under_a_taken_name_names_both_origins():
         pass
 
     reg.register("sgd2", A)
+    reg.register("sgd2", B)  # the clash stays local: registering goes on
+    reg.register("other", A)
+    assert reg.get("other").obj is A
     with pytest.raises(RegistrationError) as info:
-        reg.register("sgd2", B)
+        reg.get("sgd2")
     msg = str(info.value)
-    assert "optimizer 'sgd2' is registered twice" in msg
+    assert msg.startswith("optimizer 'sgd2' (--optimizer) is registered by ")
     assert msg.count(__name__) == 2  # both origins name their module
+    assert "--disable-plugin" in msg and "SEQCORE_DISABLE_PLUGINS" in msg
+    assert [e.obj for e in reg.clashes("sgd2")] == [A, B]
+    assert [e.obj for e in reg.all_entries()] == [A, A, B]  # other, sgd2, sgd2
+    assert reg.clashes("other") == []
+
+
+def test_a_failed_load_leaves_no_registration_behind():
+    reg = Registry("criterion")
+
+    class A:
+        pass
+
+    class B:
+        pass
+
+    reg.register("kept", A)
+    with pytest.raises(RuntimeError), undone_on_error([reg]):
+        reg.register("half_loaded", B)
+        reg.register("kept", B)
+        raise RuntimeError("the plug-in's import fails after registering")
+    assert list(reg) == ["kept"]
+    assert reg.get("kept").obj is A and reg.clashes("kept") == []
 
 
 def test_register_model_rejects_a_class_that_is_not_a_model():

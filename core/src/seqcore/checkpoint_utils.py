@@ -8,6 +8,7 @@ in the registries again; one that is not installed is an error naming it and whe
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import torch
@@ -17,7 +18,7 @@ from seqcore.config.fields import config_fields
 from seqcore.config.resolve import ResolvedConfig
 from seqcore.config.types import ConversionError, convert
 from seqcore.errors import CheckpointError, UnknownComponentError
-from seqcore.loader import load_plugins
+from seqcore.loader import load_plugins, why_unavailable
 from seqcore.origin import Origin
 from seqcore.registry import ARCHITECTURES, CRITERIONS, LR_SCHEDULERS, OPTIMIZERS, TASKS
 from seqcore.training.checkpoint_io import load_checkpoint_file
@@ -60,16 +61,8 @@ def _config_class(role: str, cfg_dict: dict[str, Any], path: str) -> tuple[str, 
             else f"{role.replace('_', ' ')} {selections[_REGISTRY_OF_ROLE[role][0]]!r}"
         )
         origin = origins.get(role)
-        hint = (
-            f"pass --user-dir {origin['name']}"
-            if origin and origin.get("kind") == "user-dir"
-            else f"pip install {origin['name']}"
-            if origin and origin.get("kind") == "distribution"
-            else "install the plug-in that provides it"
-        )
-        raise CheckpointError(
-            f"{path} needs {what} from {_origin_text(origin)}, which is not installed here; {hint}"
-        ) from None
+        why = why_unavailable(Origin(**origin) if origin else None)
+        raise CheckpointError(f"{path} needs {what} from {_origin_text(origin)}, {why}") from None
     return role, None  # the trainer's own options: kept as plain data
 
 
@@ -85,7 +78,11 @@ def checkpoint_config(
     """The :class:`ResolvedConfig` a checkpoint was trained with, ``overrides`` applied to every
     component that has such a field. With ``roles``, only those components are looked up (so
     inference needs no optimizer plug-in); the trainer's own options are always kept."""
-    cfg_dict = state["cfg"]
+    cfg_dict = state.get("cfg")
+    if not isinstance(cfg_dict, dict):
+        raise CheckpointError(
+            f"{path} is malformed: it has no configuration ('cfg') to rebuild its model from"
+        )
     overrides = dict(overrides or {})
     used: set[str] = set()
     configs: dict[str, Any] = {}
@@ -171,7 +168,23 @@ def load_model_ensemble(
 
 def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], path: str) -> None:
     """Load ``weights``; a mismatch is a one-line error that says what differs."""
+    check_weights_fit(model, weights, path)
+    model.load_state_dict(weights)
+
+
+def check_weights_fit(
+    model: torch.nn.Module, weights: dict[str, torch.Tensor], path: str | os.PathLike
+) -> None:
+    """A one-line :class:`CheckpointError` unless ``weights`` has exactly ``model``'s entries,
+    each of its shape (another model's checkpoint, or one of other dictionaries)."""
     own = model.state_dict()
+    missing = sorted(set(own) - set(weights))
+    unexpected = sorted(set(weights) - set(own))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path} does not fit the model built here: missing {missing[:3]}, unexpected "
+            f"{unexpected[:3]} (is it a checkpoint of another model or architecture?)"
+        )
     for key, tensor in weights.items():
         if key in own and own[key].shape != tensor.shape:
             raise CheckpointError(
@@ -179,14 +192,6 @@ def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], path:
                 f"{tuple(tensor.shape)} in the checkpoint but {tuple(own[key].shape)} here "
                 "(are the data folder's dictionaries the ones it was trained with?)"
             )
-    missing = sorted(set(own) - set(weights))
-    unexpected = sorted(set(weights) - set(own))
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{path} does not fit the model built here: missing {missing[:3]}, unexpected "
-            f"{unexpected[:3]}"
-        )
-    model.load_state_dict(weights)
 
 
 def dictionary_fingerprints(task: Any) -> dict[str, str]:

@@ -29,9 +29,18 @@ class PluginLoadError(SeqcoreError):
     """A plug-in that failed to import (fatal only with ``--strict-plugins``)."""
 
 
+class HookError(SeqcoreError):
+    """A plug-in's hook implementation raised while seqcore called it (training stops cleanly)."""
+
+
 class DataError(SeqcoreError):
     """Input data (text, dictionaries, binarized datasets) that is unreadable or inconsistent."""
 
 
 class CheckpointError(SeqcoreError):
     """A checkpoint that is missing, corrupt, unsafe or needs a component that is not installed."""
+
+
+class OutputError(SeqcoreError):
+    """An output file or folder that the file system refuses to write (full, read-only, no
+    permission, over quota)."""

@@ -3,14 +3,18 @@
 Each plug-in kind (models, architectures, criterions, tasks, optimizers, learning-rate schedulers)
 has one :class:`Registry`; the ``register_*`` decorators of :mod:`seqcore.models` and friends fill
 them. This module imports neither torch nor any plug-in.
+
+Two different components under one name (a clash) are both kept: the clash stays local, so only
+selecting that name is an error (naming both origins), and work that does not need it goes on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from seqcore.errors import RegistrationError, UnknownComponentError
@@ -61,6 +65,7 @@ class Registry:
         self.kind = kind
         self.flag = flag
         self._entries: dict[str, Entry] = {}
+        self._clashes: dict[str, list[Entry]] = {}  # name -> the other entries under it
 
     def register(
         self,
@@ -86,10 +91,10 @@ class Registry:
             if implicit:
                 return old  # an explicit registration already took the name
             if not old.implicit:
-                raise RegistrationError(
-                    f"{self.kind} {name!r} is registered twice: by {old.origin} and by "
-                    f"{entry.origin}; uninstall one or rename it"
-                )
+                others = self._clashes.get(name, [])
+                if not any(same_definition(o.obj, obj) and o.extra == extra for o in others):
+                    self._clashes[name] = [*others, entry]
+                return old
         self._entries[name] = entry
         return entry
 
@@ -109,11 +114,34 @@ class Registry:
         return decorate
 
     def get(self, name: str) -> Entry:
-        """The entry for ``name``; an unknown name is an error listing the names there are."""
+        """The entry for ``name``; an unknown name is an error listing the names there are, and a
+        name two plug-ins registered is an error naming both."""
         try:
-            return self._entries[name]
+            entry = self._entries[name]
         except KeyError:
             raise UnknownComponentError(self.unknown_message(name)) from None
+        if name in self._clashes:
+            raise RegistrationError(self.clash_message(name))
+        return entry
+
+    def get_entry(self, name: str) -> Entry | None:
+        """The (first) entry under ``name``, clash or not; None when there is none."""
+        return self._entries.get(name)
+
+    def clash_message(self, name: str) -> str:
+        origins = [str(e.origin) for e in [self._entries[name], *self._clashes[name]]]
+        where = f" ({self.flag})" if self.flag else ""
+        return (
+            f"{self.kind} {name!r}{where} is registered by {' and by '.join(origins)}; disable "
+            "one of them (seqcore --disable-plugin NAME, or SEQCORE_DISABLE_PLUGINS=NAME), "
+            "uninstall it or rename the component"
+        )
+
+    def clashes(self, name: str) -> list[Entry]:
+        """Every entry under ``name`` when more than one component has it, else []."""
+        if name not in self._clashes:
+            return []
+        return [self._entries[name], *self._clashes[name]]
 
     def unknown_message(self, name: str) -> str:
         names = sorted(self._entries)
@@ -141,7 +169,20 @@ class Registry:
         return len(self._entries)
 
     def entries(self) -> list[Entry]:
+        """One entry per name (the first registered where names clash), sorted by name."""
         return [self._entries[n] for n in sorted(self._entries)]
+
+    def all_entries(self) -> list[Entry]:
+        """Every entry, the clashing ones included, sorted by name."""
+        return [
+            e for n in sorted(self._entries) for e in [self._entries[n], *self._clashes.get(n, [])]
+        ]
+
+    def _state(self) -> tuple[dict[str, Entry], dict[str, list[Entry]]]:
+        return dict(self._entries), {k: list(v) for k, v in self._clashes.items()}
+
+    def _restore(self, state: tuple[dict[str, Entry], dict[str, list[Entry]]]) -> None:
+        self._entries, self._clashes = dict(state[0]), {k: list(v) for k, v in state[1].items()}
 
 
 # The registries of the five plug-in kinds (architectures belong to models).
@@ -160,3 +201,19 @@ BY_KIND: dict[str, Registry] = {
     "optimizer": OPTIMIZERS,
     "lr_scheduler": LR_SCHEDULERS,
 }
+
+ALL: tuple[Registry, ...] = (MODELS, ARCHITECTURES, CRITERIONS, TASKS, OPTIMIZERS, LR_SCHEDULERS)
+
+
+@contextlib.contextmanager
+def undone_on_error(registries: Iterable[Registry] = ALL) -> Iterator[None]:
+    """Undo every registration made in the ``with`` block if it raises: a plug-in that fails to
+    load leaves none of its components behind."""
+    registries = list(registries)
+    saved = [r._state() for r in registries]
+    try:
+        yield
+    except BaseException:
+        for registry, state in zip(registries, saved):
+            registry._restore(state)
+        raise

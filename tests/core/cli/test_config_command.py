@@ -1,19 +1,19 @@
 """Options derived from the selected components' dataclasses: flags, help, precedence, errors."""
 
 import tomllib
-from support import run_seqcore, write
+from support import run_cli, write
 
 TOY = ["--task", "translation", "-a", "toy_wide", "--criterion", "toy_mse", "--optimizer", "sgd"]
 
 
-def _config(*args, env=None):
-    result = run_seqcore("config", *args, env=env)
+def _config(*args):
+    result = run_cli("config", *args)
     assert result.returncode == 0, result.stderr
     return tomllib.loads(result.stdout)
 
 
 def test_help_shows_the_options_of_the_selected_architecture_only():
-    result = run_seqcore("config", *TOY, "--help")
+    result = run_cli("config", *TOY, "--help")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Model options (toy, from seqcore-plugin-toy 0.3.1" in out
@@ -31,7 +31,7 @@ def test_help_shows_the_options_of_the_selected_architecture_only():
 def test_shared_field_is_one_flag_feeding_each_component():
     cfg = _config(*TOY, "--max-source-positions", "77")
     assert cfg["max_source_positions"] == 77
-    result = run_seqcore("config", *TOY, "--help")
+    result = run_cli("config", *TOY, "--help")
     assert result.stdout.count("--max-source-positions") == 1
     text = " ".join(result.stdout.split())  # help is wrapped to the terminal width
     assert "[default: 1024 (task), 256 (model)] (also used by the model)" in text
@@ -60,12 +60,12 @@ def test_selectors_can_come_from_the_config_file_and_flags_override_them(tmp_pat
 
 
 def test_config_output_reads_back_to_the_same_configuration(tmp_path):
-    first = run_seqcore(
+    first = run_cli(
         "config", *TOY, "--embed-dim", "12", "--lr", "0.1,0.05", "--no-share-embeddings"
     )
     assert first.returncode == 0, first.stderr
     saved = write(tmp_path / "saved.toml", first.stdout)
-    again = run_seqcore("config", "--config", str(saved))
+    again = run_cli("config", "--config", str(saved))
     assert again.returncode == 0, again.stderr
     assert again.stdout == first.stdout
     cfg = tomllib.loads(first.stdout)
@@ -79,46 +79,46 @@ def test_tuple_and_list_flags_parse_like_fairseq():
 
 
 def test_bad_flag_values_are_one_line_errors_naming_the_flag():
-    result = run_seqcore("config", *TOY, "--embed-dim", "wide")
+    result = run_cli("config", *TOY, "--embed-dim", "wide")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "'--embed-dim'" in result.stderr and "expected an integer, got 'wide'" in result.stderr
-    result = run_seqcore("config", *TOY, "--dropout", "1.5")
+    result = run_cli("config", *TOY, "--dropout", "1.5")
     assert result.returncode == 1
     assert result.stderr == "seqcore: error: --dropout 1.5 must be in [0, 1)\n"
 
 
 def test_unknown_flag_suggests_the_closest():
-    result = run_seqcore("config", *TOY, "--embed-dimm", "3")
+    result = run_cli("config", *TOY, "--embed-dimm", "3")
     assert result.returncode == 2
     assert "No such option '--embed-dimm'" in result.stderr and "--embed-dim" in result.stderr
 
 
 def test_unknown_architecture_suggests_the_closest():
-    result = run_seqcore("config", "-a", "toy_tinny", "--optimizer", "sgd")
+    result = run_cli("config", "-a", "toy_tinny", "--optimizer", "sgd")
     assert result.returncode == 1
     assert result.stderr.startswith(
         "seqcore: error: unknown model architecture 'toy_tinny' (--arch); did you mean 'toy_tiny'?"
     )
     # also when only asking for help
-    assert run_seqcore("config", "-a", "toy_tinny", "--help").returncode == 1
+    assert run_cli("config", "-a", "toy_tinny", "--help").returncode == 1
 
 
 def test_config_file_errors_name_the_file(tmp_path):
     bad_key = write(tmp_path / "k.toml", "embed_dimm = 3\n")
-    result = run_seqcore("config", *TOY, "--config", str(bad_key))
+    result = run_cli("config", *TOY, "--config", str(bad_key))
     assert result.returncode == 1
     assert result.stderr == (
         f"seqcore: error: {bad_key}: unknown key 'embed_dimm' for the selected components; "
         "did you mean 'embed_dim'?\n"
     )
     bad_value = write(tmp_path / "v.toml", 'embed_dim = "big"\n')
-    result = run_seqcore("config", *TOY, "--config", str(bad_value))
+    result = run_cli("config", *TOY, "--config", str(bad_value))
     assert f"{bad_value}: embed_dim: expected an integer, got 'big'" in result.stderr
     broken = write(tmp_path / "b.toml", "embed_dim = = 3\n")
-    result = run_seqcore("config", *TOY, "--config", str(broken))
+    result = run_cli("config", *TOY, "--config", str(broken))
     assert result.returncode == 1 and f"{broken}: not valid TOML" in result.stderr
-    result = run_seqcore("config", *TOY, "--config", str(tmp_path / "missing.toml"))
+    result = run_cli("config", *TOY, "--config", str(tmp_path / "missing.toml"))
     assert "missing.toml: no such file" in result.stderr
 
 
@@ -139,7 +139,7 @@ def test_field_type_clash_between_components_names_both(tmp_path):
             pass
         """,
     )
-    result = run_seqcore("config", "--user-dir", str(user_dir), *TOY[2:], "--task", "clash_task")
+    result = run_cli("config", "--user-dir", str(user_dir), *TOY[2:], "--task", "clash_task")
     assert result.returncode == 1
     err = result.stderr
     assert "option --embed-dim is declared as str by task 'clash_task'" in err
@@ -187,7 +187,7 @@ def test_an_option_given_alone_takes_its_fairseq_constant():
     assert named["eval_bleu_remove_bpe"] == "sentencepiece"
     unset = _config(*TOY)
     assert unset.get("eval_bleu_remove_bpe") is None
-    result = run_seqcore("config", *TOY, "--help")
+    result = run_cli("config", *TOY, "--help")
     assert "[alone: '@@ ']" in " ".join(result.stdout.split())
 
 
@@ -196,13 +196,13 @@ def test_negative_numbers_are_values():
     settings: `--patience -1`, `--keep-last-epochs -1`, `--stop-min-lr -1`, tested with train)."""
     cfg = _config(*TOY, "--lr-scheduler", "fixed", "--force-anneal", "-2", "--embed-dim", "-4")
     assert (cfg["force_anneal"], cfg["embed_dim"]) == (-2, -4)
-    result = run_seqcore("config", *TOY, "--momentum", "-0.5")
+    result = run_cli("config", *TOY, "--momentum", "-0.5")
     assert result.stderr == "seqcore: error: --momentum -0.5 must not be negative\n"
 
 
 def test_a_negative_switch_turns_off_without_a_double_negative():
     """fairseq's `--no-save`-style switches: the opposite flag is `--save`, not `--no-no-save`."""
-    result = run_seqcore("train", "-a", "transformer", "--help")
+    result = run_cli("train", "-a", "transformer", "--help")
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
     assert "--no-save / --save" in text

@@ -35,7 +35,7 @@ def test_pip_installed_third_party_plugin_appears_with_components_and_hooks():
     assert "seqcore_train_begin" in toy["hooks"] and "seqcore_add_commands" in toy["hooks"]
     assert toy["commands"] == ["toy-hello"]
     assert toy["errors"] == []
-    core = records["seqcore"]
+    core = records["seqcore-toolkit"]
     assert {"cross_entropy", "label_smoothed_cross_entropy"} <= {
         c["name"] for c in core["components"]["criterion"]
     }
@@ -66,7 +66,12 @@ def test_broken_plugin_warns_once_and_everything_else_keeps_working(tmp_path):
     line = warnings[0]
     assert "seqcore-plugin-broken 2.0" in line and "'broken'" in line
     assert "ModuleNotFoundError" in line and "a_module_that_does_not_exist_xyz" in line
+    # where it was raised in the plug-in's own code, and no traceback without --debug
+    assert f"(at {tmp_path / 'broken_plugin_mod' / '__init__.py'}:1)" in line
+    assert "--debug shows the traceback" in line and "Traceback" not in result.stderr
     assert records["seqcore-plugin-broken"]["errors"]
+    assert records["seqcore-plugin-broken"]["state"] == "failed"
+    assert records["seqcore-plugin-toy"]["state"] == "loaded"
     assert records["seqcore-plugin-toy"]["components"]["model"]
     # selecting a component that is not there names the failed plug-in as a possible cause
     result = run_seqcore("config", "-a", "broken_arch", "--optimizer", "sgd", env=env)
@@ -96,28 +101,178 @@ def test_disable_autoload_keeps_builtins_and_user_dirs_only(tmp_path):
     records, _ = _plugins_json(
         "--user-dir", str(user_dir), env={"SEQCORE_DISABLE_PLUGIN_AUTOLOAD": "1"}
     )
-    assert "seqcore-plugin-toy" not in records
-    assert "seqcore" in records
+    assert records["seqcore-plugin-toy"]["state"] == "disabled"  # listed, not loaded
+    assert records["seqcore-plugin-toy"]["components"]["model"] == []
+    assert "seqcore-toolkit" in records
     assert records[str(user_dir.resolve())]["components"]["criterion"][0]["name"] == "mine_ce"
 
 
-def test_a_name_clash_between_distributions_names_both(tmp_path):
-    clash = {
-        "clash_mod/__init__.py": """
-        from seqcore.models import BaseModel, register_model
+def test_debug_prints_the_traceback_of_plugin_failures_and_errors(tmp_path):
+    env = fake_distribution(
+        tmp_path, "seqcore-plugin-broken", "2.0", {"broken": "broken_plugin_mod"}, BROKEN
+    )
+    for args, extra_env in [(["--debug"], {}), ([], {"SEQCORE_DEBUG": "1"})]:
+        result = run_seqcore(*args, "config", "-a", "nope_arch", env={**env, **extra_env})
+        assert result.returncode == 1
+        err = result.stderr
+        assert err.count("Traceback (most recent call last)") >= 2  # the plug-in's, the error's
+        assert 'broken_plugin_mod/__init__.py", line 1' in err
+        assert (
+            err.rstrip()
+            .splitlines()[-1]
+            .startswith("seqcore: error: unknown model architecture 'nope_arch'")
+        )
 
-        @register_model("toy")
-        class Impostor(BaseModel):
-            pass
-        """
-    }
-    env = fake_distribution(tmp_path, "seqcore-plugin-clash", "1.5", {"clash": "clash_mod"}, clash)
-    result = run_seqcore("plugins", env=env)
-    assert result.returncode == 1
+
+def test_an_entry_point_naming_a_missing_module_is_one_warning(tmp_path):
+    env = fake_distribution(tmp_path, "seqcore-plugin-ghost", "1.0", {"ghost": "ghost_mod_xyz"}, {})
+    records, result = _plugins_json(env=env)
+    [line] = [ln for ln in result.stderr.splitlines() if "warning" in ln]
+    assert "plug-in seqcore-plugin-ghost 1.0 (entry point 'ghost' -> ghost_mod_xyz)" in line
+    assert "ModuleNotFoundError: No module named 'ghost_mod_xyz'" in line
+    assert records["seqcore-plugin-ghost"]["state"] == "failed"
+
+
+HOOKY = {
+    "hooky_mod/__init__.py": """
+    import seqcore
+    from seqcore.criterions import Criterion, register_criterion
+
+    @register_criterion("hooky_ce")
+    class HookyCE(Criterion):
+        pass
+
+    @seqcore.hookimpl
+    def seqcore_validation_ends(trainer):
+        pass
+
+    @seqcore.hookimpl
+    def seqcore_update_end(trainer, num_update):
+        pass
+    """
+}
+
+
+def test_misspelled_hooks_and_wrong_arguments_fail_that_plugin_only(tmp_path):
+    env = fake_distribution(tmp_path, "seqcore-plugin-hooky", "1.0", {"hooky": "hooky_mod"}, HOOKY)
+    records, result = _plugins_json(env=env)
+    [line] = [ln for ln in result.stderr.splitlines() if "warning" in ln]
+    assert line.startswith(
+        "seqcore: warning: plug-in seqcore-plugin-hooky 1.0 (entry point 'hooky' -> hooky_mod) "
+        "failed to load: "
+    )
+    assert "hook seqcore_update_end (" in line
+    assert "asks for 'num_update', which it is not given; its arguments are: " in line
+    assert "trainer, num_updates, log" in line
+    assert "seqcore_validation_ends (" in line and "did you mean seqcore_validation_end?" in line
+    hooky = records["seqcore-plugin-hooky"]
+    assert hooky["state"] == "failed" and hooky["hooks"] == []
+    assert all(items == [] for items in hooky["components"].values())  # hooky_ce is gone
+    assert records["seqcore-plugin-toy"]["state"] == "loaded"
+    result = run_seqcore("train", "-a", "lstm", "--help", env=env)
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    result = run_seqcore("plugins", "--strict-plugins", env=env)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("seqcore: error: plug-in seqcore-plugin-hooky 1.0")
+
+
+CLASH = {
+    "clash_mod/__init__.py": """
+    import click
+    import seqcore
+    from seqcore.models import BaseModel, register_model
+
+    @register_model("toy")
+    class Impostor(BaseModel):
+        pass
+
+    @click.command("toy-hello")
+    def hello():
+        print("impostor")
+
+    @seqcore.hookimpl
+    def seqcore_add_commands(cli):
+        cli.add_command(hello)
+    """
+}
+
+
+def test_a_name_clash_between_distributions_stays_local(tmp_path):
+    env = fake_distribution(tmp_path, "seqcore-plugin-clash", "1.5", {"clash": "clash_mod"}, CLASH)
+    records, result = _plugins_json(env=env)
+    [impostor] = records["seqcore-plugin-clash"]["components"]["model"]
+    assert impostor["clash"] == ["seqcore-plugin-toy 0.3.1 (module seqcore_toy.model)"]
+    [toy] = records["seqcore-plugin-toy"]["components"]["model"]
+    assert toy["clash"] == ["seqcore-plugin-clash 1.5 (module clash_mod)"]
+    for name in ("seqcore-plugin-toy", "seqcore-plugin-clash"):
+        [message] = records[name]["command_clashes"]
+        assert "command 'toy-hello' is added by" in message
+    text = run_seqcore("plugins", env=env)
+    assert text.returncode == 0 and "[clash: also seqcore-plugin-toy 0.3.1" in text.stdout
+    # unrelated work goes on
+    result = run_seqcore("train", "-a", "lstm", "--help", env=env)
+    assert result.returncode == 0, result.stderr
+    # selecting the name is the one-line error naming both, with the way out
+    result = run_seqcore("config", "-a", "toy_tiny", "--optimizer", "sgd", env=env)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
     err = result.stderr
-    assert "model 'toy' is registered twice" in err
+    assert err.startswith("seqcore: error: model 'toy' is registered by ")
     assert "seqcore-plugin-toy 0.3.1" in err and "seqcore-plugin-clash 1.5" in err
-    assert "Traceback" not in err
+    assert "--disable-plugin" in err and "Traceback" not in err
+    # the clashing command fails alone, naming both plug-ins
+    result = run_seqcore("toy-hello", env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "command 'toy-hello' is added by plug-in seqcore-plugin-" in result.stderr
+    # disabling one of them resolves both clashes
+    result = run_seqcore("--disable-plugin", "clash", "toy-hello", "--name", "Ada", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello Ada from seqcore-plugin-toy\n"
+
+
+def test_choosing_plugins_by_distribution_or_entry_point_name(tmp_path):
+    records, _ = _plugins_json(env={"SEQCORE_PLUGINS": "toy,seqcore-plugin-lstm"})
+    states = {name: record["state"] for name, record in records.items()}
+    assert states["seqcore-plugin-toy"] == states["seqcore-plugin-lstm"] == "loaded"
+    assert states["seqcore-plugin-transformer"] == states["seqcore-plugin-adam"] == "disabled"
+    assert states["seqcore-toolkit"] == "loaded"  # the core's built-ins always
+    assert records["seqcore-plugin-transformer"]["components"]["model"] == []
+    result = run_seqcore("--disable-plugin", "seqcore-plugin-toy", "plugins")
+    assert result.returncode == 0
+    assert "seqcore-plugin-toy 0.3.1 (disabled)" in result.stdout.splitlines()
+    result = run_seqcore("toy-hello", env={"SEQCORE_DISABLE_PLUGINS": "toy"})
+    assert result.returncode == 2 and "No such command 'toy-hello'" in result.stderr
+    result = run_seqcore("--disable-plugin", "transformer", "config", "-a", "transformer")
+    assert result.returncode == 1 and "unknown model architecture 'transformer'" in result.stderr
+    assert result.stderr.rstrip().endswith(
+        "note: not loaded (--disable-plugin / SEQCORE_DISABLE_PLUGINS): seqcore-plugin-transformer"
+    )
+
+
+def test_unknown_plugin_names_are_one_line_with_did_you_mean():
+    for args, env, source in [
+        (["--disable-plugin", "transfomer"], {}, "--disable-plugin / SEQCORE_DISABLE_PLUGINS"),
+        (
+            [],
+            {"SEQCORE_DISABLE_PLUGINS": "transfomer"},
+            "--disable-plugin / SEQCORE_DISABLE_PLUGINS",
+        ),
+        ([], {"SEQCORE_PLUGINS": "lstm,transfomer"}, "SEQCORE_PLUGINS"),
+    ]:
+        result = run_seqcore(*args, "plugins", env=env)
+        assert result.returncode == 1 and result.stderr.count("\n") == 1
+        assert result.stderr.startswith(
+            f"seqcore: error: {source}: no plug-in is called 'transfomer'; "
+            "did you mean 'transformer'?"
+        )
+
+
+def test_plugins_and_components_are_listed_by_name():
+    records = json.loads(run_seqcore("plugins", "--json").stdout)
+    names = [r["name"] for r in records]
+    assert names == sorted(names)
+    for record in records:
+        for items in record["components"].values():
+            assert [i["name"] for i in items] == sorted(i["name"] for i in items)
 
 
 def test_user_dir_package_single_file_and_environment(tmp_path):
@@ -210,3 +365,26 @@ def test_import_seqcore_and_help_import_neither_torch_nor_plugins():
     )
     assert result.returncode == 0, result.stderr
     assert "IMPORTED []" in result.stdout
+
+
+def test_a_plugin_whose_add_commands_hook_raises_loses_only_its_commands(tmp_path):
+    source = """
+    import seqcore
+
+    @seqcore.hookimpl
+    def seqcore_add_commands(cli):
+        raise KeyError("no such table")
+    """
+    env = fake_distribution(
+        tmp_path, "seqcore-plugin-cmdfail", "1.0", {"cmdfail": "cmdfail_mod"},
+        {"cmdfail_mod/__init__.py": source},
+    )  # fmt: skip
+    result = run_seqcore("toy-hello", "--name", "Ada", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello Ada from seqcore-plugin-toy\n"
+    [line] = [ln for ln in result.stderr.splitlines() if "warning" in ln]
+    assert line.startswith(
+        "seqcore: warning: plug-in seqcore-plugin-cmdfail 1.0: hook seqcore_add_commands raised "
+        "KeyError: 'no such table' (at "
+    )
+    assert f"{tmp_path / 'cmdfail_mod' / '__init__.py'}:5)" in line

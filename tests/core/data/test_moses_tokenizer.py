@@ -47,5 +47,5 @@ def test_without_sacremoses_the_error_names_the_flag_and_the_package(monkeypatch
         MosesTokenizer(flag="--eval-bleu-detok")
     assert str(e.value) == (
         "--eval-bleu-detok moses needs the sacremoses package: pip install sacremoses "
-        '(or pip install "seqcore[moses]")'
+        '(or pip install "seqcore-toolkit[moses]")'
     )

@@ -4,7 +4,7 @@ data folders whose dictionaries are not the model's."""
 import shutil
 
 from core.evaluation.helpers import COPY_MODEL, train
-from support import run_seqcore, write
+from support import fake_distribution, run_seqcore, write
 
 
 def test_inference_does_not_need_the_training_optimizer_plugin(copy_data, tmp_path):
@@ -55,16 +55,73 @@ def test_a_text_file_is_not_a_checkpoint(copy_data, tmp_path):
     assert "seqcore: error:" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_model_from_a_distribution_that_is_not_installed_is_named(copy_data, copy_model):
-    # SEQCORE_DISABLE_PLUGIN_AUTOLOAD hides every installed plug-in, as if uninstalled
-    result = run_seqcore(
-        "generate", str(copy_data), "--path", str(copy_model),
-        env={"SEQCORE_DISABLE_PLUGIN_AUTOLOAD": "1"},
+def test_a_model_from_a_distribution_that_is_not_loaded_says_why(copy_data, copy_model):
+    for switch in [{"SEQCORE_DISABLE_PLUGIN_AUTOLOAD": "1"}, {"SEQCORE_PLUGINS": "lstm"}]:
+        result = run_seqcore(
+            "generate", str(copy_data), "--path", str(copy_model), env=switch
+        )  # fmt: skip
+        assert result.returncode == 1
+        last = result.stderr.splitlines()[-1]
+        assert last.startswith(
+            f"seqcore: error: {copy_model} needs model architecture 'transformer' from "
+            "seqcore-plugin-transformer 0.1.0"
+        )
+        assert "which is installed here (seqcore-plugin-transformer 0.1.0) but not loaded: " in last
+        assert next(iter(switch)) in last
+
+
+def _with_origin(checkpoint, tmp_path, arch, origin):
+    """A copy of ``checkpoint`` recorded as made with architecture ``arch`` from ``origin``."""
+    import torch
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state["cfg"]["selections"]["arch"] = arch
+    state["cfg"]["origins"]["model"] = origin
+    copy = tmp_path / f"{arch}.pt"
+    torch.save(state, copy)
+    return copy
+
+
+def test_a_model_from_a_missing_broken_or_other_version_of_a_distribution_is_named(
+    copy_data, copy_model, tmp_path
+):
+    broken_env = fake_distribution(
+        tmp_path / "site", "seqcore-plugin-broken", "2.0", {"broken": "broken_mod"},
+        {"broken_mod/__init__.py": "raise ImportError('needs libfoo')\n"},
     )  # fmt: skip
-    assert result.returncode == 1
-    last = result.stderr.splitlines()[-1]
-    assert last.startswith(
-        f"seqcore: error: {copy_model} needs model architecture 'transformer' from "
-        "seqcore-plugin-transformer 0.1.0"
-    )
-    assert last.endswith("which is not installed here; pip install seqcore-plugin-transformer")
+    gone = {"kind": "distribution", "name": "seqcore-plugin-gone", "version": "3.0", "module": "g"}
+    broken = {
+        "kind": "distribution",
+        "name": "seqcore-plugin-broken",
+        "version": "2.0",
+        "module": "b",
+    }
+    older = {
+        "kind": "distribution",
+        "name": "seqcore-plugin-toy",
+        "version": "0.2.0",
+        "module": "t",
+    }
+    for arch, origin, expected in [
+        ("gone_arch", gone, "which is not installed here; pip install 'seqcore-plugin-gone==3.0'"),
+        (
+            "broken_arch",
+            broken,
+            "which is installed here but failed to load: plug-in seqcore-plugin-broken 2.0 "
+            "(entry point 'broken' -> broken_mod) failed to load: ImportError: needs libfoo (at "
+            f"{tmp_path / 'site' / 'broken_mod' / '__init__.py'}:1)",
+        ),
+        (
+            "toy_removed",
+            older,
+            "but seqcore-plugin-toy 0.3.1 is installed here, which does not provide it; "
+            "pip install 'seqcore-plugin-toy==0.2.0'",
+        ),
+    ]:
+        checkpoint = _with_origin(copy_model, tmp_path, arch, origin)
+        result = run_seqcore("generate", str(copy_data), "--path", str(checkpoint), env=broken_env)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert result.stderr.splitlines()[-1] == (
+            f"seqcore: error: {checkpoint} needs model architecture {arch!r} from "
+            f"{origin['name']} {origin['version']} (module {origin['module']}), {expected}"
+        )

@@ -194,7 +194,7 @@ def test_tokenizer_moses_without_sacremoses_is_a_one_line_error(moses_data, mose
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "seqcore: error: --tokenizer moses needs the sacremoses package: pip install sacremoses "
-        '(or pip install "seqcore[moses]")'
+        '(or pip install "seqcore-toolkit[moses]")'
     )
 
 

@@ -162,6 +162,29 @@ def test_colon_separated_folders_cycle_per_epoch(tmp_path):
     assert len(task.dataset("valid")) == len(DE)
 
 
+def test_colon_separated_folders_cycle_for_another_train_subset(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_folder(a, splits=("mytrain", "valid"))
+    write_folder(b, splits=("mytrain",), data={"de": DE[:2], "en": EN[:2]})
+    task = TranslationTask.setup_task(config(f"{a}:{b}", train_subset="mytrain"))
+    task.load_dataset("mytrain", epoch=2)
+    assert len(task.dataset("mytrain")) == 2
+    task.load_dataset("valid", epoch=2)
+    assert len(task.dataset("valid")) == len(DE)
+
+
+def test_train_subset_flag_reaches_the_task():
+    """``seqcore train --train-subset X`` is one option feeding the trainer and the task."""
+    from seqcore.cli.train import train_command
+
+    cfg = train_command.resolve_args(["DATA", "-a", "transformer", "--optimizer", "sgd"])
+    assert cfg.task.train_subset == cfg.dataset.train_subset == "train"
+    cfg = train_command.resolve_args(
+        ["DATA", "-a", "transformer", "--optimizer", "sgd", "--train-subset", "mytrain"]
+    )
+    assert cfg.task.train_subset == cfg.dataset.train_subset == "mytrain"
+
+
 def test_combine_with_upsampled_primary(tmp_path):
     write_folder(tmp_path, splits=("train", "train1"))
     task = TranslationTask.setup_task(config(tmp_path, upsample_primary=3))

@@ -120,3 +120,106 @@ def test_lstm_lm_user_values_win():
     assert cfg.decoder_embed_dim == cfg.decoder_hidden_size == 32
     assert cfg.decoder_out_embed_dim == 512
     assert cfg.decoder_dropout_in == cfg.decoder_dropout_out == 0.2
+
+
+@dataclasses.dataclass
+class _NarrowLSTMConfig(LSTMConfig):
+    """LSTMConfig with other defaults, as an edit of config.py would make it."""
+
+    encoder_embed_dim: int = 128
+    dropout: float = 0.3
+
+
+@dataclasses.dataclass
+class _NarrowLSTMLanguageModelConfig(LSTMLanguageModelConfig):
+    decoder_embed_dim: int = 64
+
+
+def test_a_changed_dataclass_default_shows_under_the_base_architectures():
+    """The dataclass is the single truth of the defaults and of what derives from them."""
+    cfg = resolve("lstm", _NarrowLSTMConfig)
+    assert cfg.encoder_embed_dim == cfg.encoder_hidden_size == 128
+    assert cfg.dropout == cfg.encoder_dropout_in == cfg.decoder_dropout_out == 0.3
+    cfg = resolve("lstm_wiseman_iwslt_de_en", _NarrowLSTMConfig)
+    assert cfg.encoder_embed_dim == 256 and cfg.decoder_dropout_out == 0.3
+    cfg = resolve("lstm_lm", _NarrowLSTMLanguageModelConfig)
+    assert cfg.decoder_embed_dim == cfg.decoder_hidden_size == 64
+
+
+# Every field of every architecture, as fairseq 0.12.2's architecture functions set them.
+LSTM_BASE = dict(
+    dropout=0.1,
+    encoder_embed_dim=512,
+    encoder_freeze_embed=False,
+    encoder_hidden_size=512,
+    encoder_layers=1,
+    encoder_bidirectional=False,
+    decoder_embed_dim=512,
+    decoder_freeze_embed=False,
+    decoder_hidden_size=512,
+    decoder_layers=1,
+    decoder_out_embed_dim=512,
+    decoder_attention=True,
+    share_decoder_input_output_embed=False,
+    share_all_embeddings=False,
+    encoder_dropout_in=0.1,
+    encoder_dropout_out=0.1,
+    decoder_dropout_in=0.1,
+    decoder_dropout_out=0.1,
+    max_source_positions=1024,
+    max_target_positions=1024,
+)
+EVERY_VALUE = {
+    "lstm": (LSTMConfig, LSTM_BASE),
+    "lstm_wiseman_iwslt_de_en": (
+        LSTMConfig,
+        dict(
+            LSTM_BASE,
+            encoder_embed_dim=256,
+            encoder_hidden_size=256,
+            encoder_dropout_in=0.0,
+            encoder_dropout_out=0.0,
+            decoder_embed_dim=256,
+            decoder_hidden_size=256,
+            decoder_out_embed_dim=256,
+            decoder_dropout_in=0.0,
+        ),
+    ),
+    "lstm_luong_wmt_en_de": (
+        LSTMConfig,
+        dict(
+            LSTM_BASE,
+            encoder_embed_dim=1000,
+            encoder_hidden_size=1000,
+            encoder_layers=4,
+            encoder_dropout_out=0.0,
+            decoder_embed_dim=1000,
+            decoder_hidden_size=1000,
+            decoder_layers=4,
+            decoder_out_embed_dim=1000,
+            decoder_dropout_out=0.0,
+        ),
+    ),
+    "lstm_lm": (
+        LSTMLanguageModelConfig,
+        dict(
+            dropout=0.1,
+            decoder_embed_dim=512,
+            decoder_hidden_size=512,
+            decoder_layers=1,
+            decoder_out_embed_dim=512,
+            decoder_attention=False,
+            residuals=False,
+            decoder_dropout_in=0.1,
+            decoder_dropout_out=0.1,
+            share_decoder_input_output_embed=False,
+            max_target_positions=1024,
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("arch", sorted(EVERY_VALUE))
+def test_every_value_of_every_architecture_is_fairseqs(arch):
+    config_class, expected = EVERY_VALUE[arch]
+    assert dataclasses.asdict(resolve(arch, config_class)) == expected

@@ -8,6 +8,8 @@ import types
 import pytest
 
 import seqcore_transformer as st
+from seqcore.config import Component, make_config
+from seqcore.config.resolve import apply_architecture
 from seqcore.registry import ARCHITECTURES
 from seqcore_transformer import TransformerConfig, TransformerLanguageModelConfig
 
@@ -35,6 +37,24 @@ BASE = dict(
     layernorm_embedding=False,
     no_token_positional_embeddings=False,
     decoder_output_dim=512,
+)
+# and the fields fairseq's table does not vary, for the full comparison below
+REST = dict(
+    encoder_layerdrop=0.0,
+    decoder_layerdrop=0.0,
+    no_decoder_final_norm=False,
+    max_source_positions=1024,
+    max_target_positions=1024,
+    checkpoint_activations=False,
+)
+LM_REST = dict(
+    activation_dropout=0.0,
+    decoder_layerdrop=0.0,
+    no_scale_embedding=False,
+    layernorm_embedding=False,
+    no_token_positional_embeddings=False,
+    max_target_positions=1024,
+    checkpoint_activations=False,
 )
 BIG = dict(
     BASE,
@@ -73,6 +93,7 @@ LM_BASE = dict(
     decoder_learned_pos=False,
     share_decoder_input_output_embed=False,
     decoder_output_dim=512,
+    decoder_input_dim=512,  # fairseq: --decoder-embed-dim unless given
 )
 LANGUAGE_MODEL = {
     "transformer_lm": LM_BASE,
@@ -83,6 +104,7 @@ LANGUAGE_MODEL = {
         decoder_ffn_embed_dim=4096,
         decoder_attention_heads=16,
         decoder_output_dim=1024,
+        decoder_input_dim=1024,
     ),
     "transformer_lm_gpt": dict(
         LM_BASE,
@@ -93,6 +115,7 @@ LANGUAGE_MODEL = {
         attention_dropout=0.1,
         activation_fn="gelu",
         decoder_output_dim=768,
+        decoder_input_dim=768,
     ),
 }
 
@@ -173,15 +196,71 @@ def test_built_model_follows_the_architecture(helpers):
 
 
 @pytest.mark.parametrize("name", sorted(TRANSLATION) + sorted(LANGUAGE_MODEL))
+def test_every_value_of_every_architecture_is_fairseqs(helpers, name):
+    """The whole resolved config, field by field: the same values as fairseq's architecture
+    functions give (the table above), whether a value comes from the architecture or from the
+    dataclass."""
+    cfg = helpers.resolve(name)
+    if name in TRANSLATION:
+        expected = {**TRANSLATION[name], **REST}
+    else:
+        expected = {**LANGUAGE_MODEL[name], **LM_REST}
+    assert dataclasses.asdict(cfg) == expected
+
+
+@pytest.mark.parametrize(
+    "name, given, decoder",
+    [
+        ("transformer", dict(encoder_embed_dim=256), (256, 2048, 256)),
+        ("transformer", dict(encoder_ffn_embed_dim=64), (512, 64, 512)),
+        ("transformer", dict(decoder_embed_dim=128), (128, 2048, 128)),
+        ("transformer_wmt_en_de", dict(encoder_embed_dim=256), (256, 2048, 256)),
+        ("transformer_iwslt_de_en", dict(encoder_embed_dim=256), (512, 1024, 512)),
+        ("transformer_vaswani_wmt_en_de_big", dict(encoder_embed_dim=512), (1024, 4096, 1024)),
+        ("transformer_wmt_en_de_big", dict(decoder_embed_dim=512), (512, 4096, 512)),
+    ],
+)
+def test_decoder_dimensions_with_given_values(helpers, name, given, decoder):
+    """Where the decoder's dimensions follow the encoder's and where an architecture names
+    them (fairseq's rule)."""
+    cfg = helpers.resolve(name, given)
+    assert (cfg.decoder_embed_dim, cfg.decoder_ffn_embed_dim, cfg.decoder_output_dim) == decoder
+
+
+@pytest.mark.parametrize("name", sorted(TRANSLATION) + sorted(LANGUAGE_MODEL))
 def test_architecture_functions_on_a_plain_namespace(name):
-    """fairseq style: called on a namespace of given values, they fill every other value they
-    name and leave the given ones alone."""
+    """fairseq style: called on a namespace of given values, they set only fields of their
+    model's config, leave the given ones alone, and with the dataclass make fairseq's values."""
     ns = types.SimpleNamespace(dropout=0.2)
     arch_fn(name)(ns)
-    expected = TRANSLATION.get(name) or LANGUAGE_MODEL[name]
     assert ns.dropout == 0.2
-    for key, value in expected.items():
-        if key != "dropout":
-            assert getattr(ns, key) == value, key
     config_class = TransformerConfig if name in TRANSLATION else TransformerLanguageModelConfig
     assert set(vars(ns)) <= {f.name for f in dataclasses.fields(config_class)}
+    cfg = config_class(**vars(ns))
+    expected = TRANSLATION.get(name) or LANGUAGE_MODEL[name]
+    for key, value in expected.items():
+        if key != "dropout":
+            assert getattr(cfg, key) == value, key
+
+
+@dataclasses.dataclass
+class _ShallowTransformerConfig(TransformerConfig):
+    """TransformerConfig with other defaults, as an edit of config.py would make it."""
+
+    encoder_layers: int = 3
+    encoder_embed_dim: int = 256
+    dropout: float = 0.2
+
+
+@pytest.mark.parametrize(
+    "name", ["transformer", "transformer_wmt_en_de", "transformer_iwslt_de_en"]
+)
+def test_a_changed_dataclass_default_shows_under_the_architectures(name):
+    """The dataclass is the single truth of the defaults: an architecture that does not change a
+    field leaves it to the dataclass (and what derives from it follows)."""
+    component = Component("model", "transformer", _ShallowTransformerConfig)
+    values = apply_architecture(ARCHITECTURES.get(name), component, {})
+    cfg = make_config(_ShallowTransformerConfig, "transformer", values)
+    assert (cfg.encoder_layers, cfg.encoder_embed_dim, cfg.dropout) == (3, 256, 0.2)
+    if name != "transformer_iwslt_de_en":  # which names its decoder's width
+        assert cfg.decoder_embed_dim == cfg.decoder_output_dim == 256

@@ -228,6 +228,13 @@ class ComponentCommand(click.Command):
 
     # -- running -------------------------------------------------------------------------------
     def invoke(self, ctx: click.Context) -> Any:
+        cfg = self.resolved_config(ctx)
+        own = {p.name: ctx.params.get(p.name) for p in self.own_params}
+        return ctx.invoke(self.callback, cfg=cfg, **own)
+
+    def resolved_config(self, ctx: click.Context) -> ResolvedConfig:
+        """The configuration the parsed command line of ``ctx`` resolves to: what the callback
+        receives as ``cfg``."""
         plan: _Plan = ctx.meta[_PLAN]
         explicit = dict(plan.file_values)
         for option in plan.options:
@@ -236,13 +243,17 @@ class ComponentCommand(click.Command):
                 explicit[option.name] = value
         reserved = {p.name for p in self.fixed_params} | {s.key for s in self.slots}
         configs = resolve(plan.components, plan.arch, explicit, reserved=reserved)
-        cfg = ResolvedConfig(
+        return ResolvedConfig(
             {k: v for k, v in plan.selections.items() if v is not None},
             configs,
             {c.role: c.origin for c in plan.components},
         )
-        own = {p.name: ctx.params.get(p.name) for p in self.own_params}
-        return ctx.invoke(self.callback, cfg=cfg, **own)
+
+    def resolve_args(self, args: Sequence[str]) -> ResolvedConfig:
+        """The configuration the command line ``args`` (without the command's name) resolves
+        to, without running the command; errors are raised as they are, not printed."""
+        with self.make_context(self.name, list(args)) as ctx:
+            return self.resolved_config(ctx)
 
     # -- help ----------------------------------------------------------------------------------
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

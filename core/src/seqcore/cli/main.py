@@ -3,20 +3,23 @@
 Core commands are imported only when run, and plug-ins are loaded only when a command needs them,
 so ``seqcore --help`` and ``seqcore --version`` import neither torch nor any plug-in. User errors
 (:class:`seqcore.errors.SeqcoreError` and click's usage errors) are printed as one line,
-``seqcore: error: ...``, with a non-zero exit status and no traceback.
+``seqcore: error: ...``, with a non-zero exit status and no traceback; ``--debug`` (or
+``SEQCORE_DEBUG=1``) prints the full traceback of every error as well.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
+import traceback
 
 import click
 
 from seqcore._version import __version__
 from seqcore.cli.memory import restart_with_training_allocator
-from seqcore.errors import SeqcoreError
+from seqcore.errors import RegistrationError, SeqcoreError
 
 # name -> (module:attribute, one-line help); imported on use only.
 CORE_COMMANDS: dict[str, tuple[str, str]] = {
@@ -38,7 +41,27 @@ CORE_COMMANDS: dict[str, tuple[str, str]] = {
         "seqcore.cli.average_checkpoints:average_checkpoints_command",
         "Average the weights of several checkpoints.",
     ),
+    "import-fairseq": (
+        "seqcore.cli.import_fairseq:import_fairseq_command",
+        "Convert a fairseq checkpoint into a seqcore one (no pickled code runs).",
+    ),
+    "export-fairseq": (
+        "seqcore.cli.import_fairseq:export_fairseq_command",
+        "Convert a seqcore checkpoint into a fairseq one.",
+    ),
 }
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        os.environ["SEQCORE_DEBUG"] = "1"  # worker processes and the plug-in loader read it
+
+
+def _disable_plugins(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> None:
+    if value:
+        from seqcore.loader import disable_plugins
+
+        disable_plugins(value)
 
 
 def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -77,6 +100,10 @@ class SeqcoreGroup(click.Group):
             return getattr(importlib.import_module(module), attr)
         if name not in self.commands:
             self.add_plugin_commands()
+        from seqcore.cli.plugin_commands import COMMAND_CLASHES
+
+        if name in COMMAND_CLASHES:
+            raise RegistrationError(COMMAND_CLASHES[name])
         return self.commands.get(name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -100,6 +127,24 @@ class SeqcoreGroup(click.Group):
     callback=_print_version,
     help="Show the version of seqcore and of every installed plug-in, then exit.",
 )
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_debug,
+    help="Print the full traceback of any error and of every plug-in that fails to load "
+    "(also SEQCORE_DEBUG=1).",
+)
+@click.option(
+    "--disable-plugin",
+    multiple=True,
+    metavar="NAME",
+    expose_value=False,
+    callback=_disable_plugins,
+    help="Do not load this plug-in (distribution or entry-point name); repeatable. Also "
+    "SEQCORE_DISABLE_PLUGINS=NAME[,NAME...]; SEQCORE_PLUGINS=NAME[,NAME...] loads only those.",
+)
 def cli() -> None:
     """seqcore: sequence modeling (translation, language modeling) with plug-ins.
 
@@ -122,8 +167,19 @@ class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
         if record.levelno >= logging.WARNING:
-            return f"seqcore: {record.levelname.lower()}: {message}"
+            message = f"seqcore: {record.levelname.lower()}: {message}"
+        if record.exc_info:  # only under --debug: the plug-in loader passes it then
+            message += "\n" + self.formatException(record.exc_info)
         return message
+
+
+def _debug() -> bool:
+    return os.environ.get("SEQCORE_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _print_traceback() -> None:
+    if _debug():
+        traceback.print_exc(file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -139,13 +195,16 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("seqcore: interrupted", err=True)
         sys.exit(130)
     except click.UsageError as e:
+        _print_traceback()
         where = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
         click.echo(f"seqcore: error: {e.format_message()}{where}".replace("\n", " "), err=True)
         sys.exit(e.exit_code)
     except click.ClickException as e:
+        _print_traceback()
         click.echo(f"seqcore: error: {e.format_message()}", err=True)
         sys.exit(e.exit_code)
     except SeqcoreError as e:
+        _print_traceback()
         click.echo(f"seqcore: error: {e}".replace("\n", " "), err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:

@@ -1,4 +1,10 @@
-"""``seqcore plugins``: what each plug-in provides, the hooks it implements, and load errors."""
+"""``seqcore plugins``: what each plug-in provides, the hooks it implements, and load errors.
+
+Plug-ins are listed by name (distributions, then user dirs), each component by name. A record's
+``state`` is ``loaded``, ``failed`` (its ``errors`` say why) or ``disabled``; a component that
+another plug-in also registered carries ``clash``, the other origins, and a clashing command is
+in the record's ``command_clashes``.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ def plugin_report() -> list[dict[str, Any]]:
             "name": plugin.key,
             "kind": plugin.kind,
             "version": plugin.version,
+            "state": plugin.state,
             "entry_points": plugin.entry_points,
             "components": {kind: [] for kind in BY_KIND},
             "hooks": hooks_of(plugin),
@@ -34,6 +41,7 @@ def plugin_report() -> list[dict[str, Any]]:
                 "name": origin.name,
                 "kind": origin.kind,
                 "version": origin.version,
+                "state": "loaded",
                 "entry_points": [],
                 "components": {kind: [] for kind in BY_KIND},
                 "hooks": [],
@@ -41,52 +49,86 @@ def plugin_report() -> list[dict[str, Any]]:
             }
         return records[origin.name]
 
-    from seqcore.cli.plugin_commands import COMMAND_OWNERS
+    from seqcore.cli.plugin_commands import CLASHES_OF, COMMAND_OWNERS
+
+    def key_of(pluggy_name: str) -> str:
+        if pluggy_name.startswith("user-dir:"):
+            return pluggy_name.split(":", 1)[1]
+        return pluggy_name.split(":")[0]
 
     for command, owner in sorted(COMMAND_OWNERS.items()):
-        key = owner.split(":", 1)[1] if owner.startswith("user-dir:") else owner.split(":")[0]
-        if key in records:
-            records[key].setdefault("commands", []).append(command)
+        if key_of(owner) in records:
+            records[key_of(owner)].setdefault("commands", []).append(command)
+    for owner, messages in sorted(CLASHES_OF.items()):
+        if key_of(owner) in records:
+            records[key_of(owner)].setdefault("command_clashes", []).extend(messages)
 
-    archs_by_model: dict[str, list[str]] = {}
-    for arch in ARCHITECTURES.entries():
-        archs_by_model.setdefault(arch.extra["model"], []).append(arch.name)
+    def clash(registry, entry) -> list[str]:
+        return [str(e.origin) for e in registry.clashes(entry.name) if e is not entry]
+
+    archs_by_model: dict[str, list[Any]] = {}
+    for arch in ARCHITECTURES.all_entries():
+        archs_by_model.setdefault(arch.extra["model"], []).append(arch)
     for kind, registry in BY_KIND.items():
-        for entry in registry.entries():
+        for entry in registry.all_entries():
             item: dict[str, Any] = {"name": entry.name, "module": entry.origin.module}
             if kind == "model":
-                item["architectures"] = archs_by_model.get(entry.name, [])
+                archs = archs_by_model.get(entry.name, [])
+                if entry is not registry.get_entry(entry.name):  # a clashing second model:
+                    archs = [a for a in archs if a.origin.name == entry.origin.name]  # its own
+                item["architectures"] = sorted({a.name for a in archs})
+            if clash(registry, entry):
+                item["clash"] = clash(registry, entry)
             record_for(entry.origin)["components"][kind].append(item)
     # architectures registered by a plug-in for another plug-in's model
-    for arch in ARCHITECTURES.entries():
+    for arch in ARCHITECTURES.all_entries():
         model = arch.extra["model"]
         owner = record_for(arch.origin)
         if not any(m["name"] == model for m in owner["components"]["model"]):
-            owner.setdefault("architectures", []).append({"name": arch.name, "model": model})
-    return list(records.values())
+            item = {"name": arch.name, "model": model}
+            if clash(ARCHITECTURES, arch):
+                item["clash"] = clash(ARCHITECTURES, arch)
+            owner.setdefault("architectures", []).append(item)
+        elif clash(ARCHITECTURES, arch):
+            owner.setdefault("architecture_clashes", []).append(
+                {"name": arch.name, "clash": clash(ARCHITECTURES, arch)}
+            )
+    return sorted(records.values(), key=lambda r: (r["kind"] != "distribution", r["name"]))
+
+
+def _clash_note(item: dict[str, Any]) -> str:
+    return f" [clash: also {' and '.join(item['clash'])}]" if item.get("clash") else ""
 
 
 def _print_text(report: list[dict[str, Any]]) -> None:
     for record in report:
         version = f" {record['version']}" if record["version"] else ""
         label = "user dir " if record["kind"] == "user-dir" else ""
-        click.echo(f"{label}{record['name']}{version}")
+        state = f" ({record['state']})" if record["state"] != "loaded" else ""
+        click.echo(f"{label}{record['name']}{version}{state}")
         for kind, items in record["components"].items():
             if not items:
                 continue
             if kind == "model":
                 names = [
-                    f"{m['name']} (architectures: {', '.join(m['architectures'])})" for m in items
+                    f"{m['name']} (architectures: {', '.join(m['architectures'])}){_clash_note(m)}"
+                    for m in items
                 ]
             else:
-                names = [i["name"] for i in items]
+                names = [i["name"] + _clash_note(i) for i in items]
             click.echo(f"  {kind.replace('_', ' ')}s: {', '.join(names)}")
         extra = record.get("architectures")
         if extra:
-            names = [f"{a['name']} (model {a['model']})" for a in extra]
+            names = [f"{a['name']} (model {a['model']}){_clash_note(a)}" for a in extra]
             click.echo(f"  architectures: {', '.join(names)}")
+        for arch in record.get("architecture_clashes", []):
+            click.echo(
+                f"  clash: architecture {arch['name']} is also from {' and '.join(arch['clash'])}"
+            )
         if record.get("commands"):
             click.echo(f"  commands: {', '.join(record['commands'])}")
+        for message in record.get("command_clashes", []):
+            click.echo(f"  clash: {message}")
         if record["hooks"]:
             click.echo(f"  hooks: {', '.join(record['hooks'])}")
         for error in record["errors"]:

@@ -9,8 +9,8 @@ hidden staging folder inside ``--destdir``, then moved into place at the end: a 
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import sys
 import tempfile
 from collections import Counter
@@ -27,6 +27,15 @@ from seqcore.config.resolve import ResolvedConfig
 from seqcore.data import binarize, sentencepiece_bpe, text_lines
 from seqcore.data.dictionary import Dictionary
 from seqcore.errors import ConfigError, DataError
+from seqcore.safe_files import (
+    is_write_failure,
+    make_folder,
+    os_error_in,
+    output_error,
+    remove_leftovers,
+    remove_quietly,
+    staging_prefix,
+)
 
 
 def _option(default: Any, help: str, short: str | None = None) -> Any:
@@ -96,14 +105,17 @@ def run_preprocess(opts: PreprocessOptions, echo: Callable[[str], None] = click.
             dicts[lang].save(os.path.join(staging, _dict_name(lang)))
         if not opts.dict_only:
             for lang in langs:
-                echo(f"[{lang}] Dictionary: {len(dicts[lang])} types")
+                echo(f"[{_label(lang)}] Dictionary: {len(dicts[lang])} types")
                 for s in splits:
                     _binarize_split(opts, s, lang, inputs[s.name, lang], dicts[lang], staging, echo)
         _publish(staging, opts.destdir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if created and not os.listdir(opts.destdir):
-            os.rmdir(opts.destdir)
+    except BaseException as e:
+        remove_quietly(staging)
+        if created:
+            with contextlib.suppress(OSError):
+                os.rmdir(opts.destdir)  # only when empty
+        if _is_output_failure(e, staging):
+            raise output_error(opts.destdir, e, "preprocessed data to --destdir") from None
         raise
     echo(f"Wrote preprocessed data to {opts.destdir}")
 
@@ -243,7 +255,7 @@ def _binarize_split(
     echo: Callable[[str], None],
 ) -> None:
     prefix = os.path.join(staging, _dataset_prefix(opts, split.name, lang))
-    with _progress(path, f"[{lang}] {split.name}") as progress:
+    with _progress(path, f"[{_label(lang)}] {split.name}") as progress:
         stats = binarize.binarize_file(
             path,
             dictionary,
@@ -255,20 +267,32 @@ def _binarize_split(
         )
     shown = _input_path(split.prefix, lang)  # the user's file, also when it was segmented
     echo(
-        f"[{lang}] {shown}: {stats.nseq} sents, {stats.ntok} tokens, "
+        f"[{_label(lang)}] {shown}: {stats.nseq} sents, {stats.ntok} tokens, "
         f"{stats.replaced_percent:.3}% replaced by {dictionary.unk_word}"
     )
 
 
 def _make_staging(destdir: str) -> str:
-    """A hidden folder inside ``destdir`` (created if needed) that collects the outputs."""
+    """A hidden folder inside ``destdir`` (created if needed) that collects the outputs; named
+    after this process, so that the next run can remove it if this one is killed."""
     if os.path.exists(destdir) and not os.path.isdir(destdir):
         raise ConfigError(f"--destdir {destdir} exists and is not a directory")
+    make_folder(destdir, "--destdir")
+    remove_leftovers(destdir)
     try:
-        os.makedirs(destdir, exist_ok=True)
-        return tempfile.mkdtemp(prefix=".preprocess-", dir=destdir)
+        return tempfile.mkdtemp(prefix=staging_prefix(), dir=destdir)
     except OSError as e:
-        raise ConfigError(f"--destdir {destdir}: cannot write there ({e.strerror or e})") from None
+        raise output_error(destdir, e, "preprocessed data to --destdir") from None
+
+
+def _is_output_failure(e: BaseException, staging: str) -> bool:
+    """Whether ``e`` is the file system refusing a write into the staging folder (a read
+    failure of an input names its file, outside the staging folder)."""
+    if not is_write_failure(e):
+        return False
+    os_error = os_error_in(e)
+    name = getattr(os_error, "filename", None)
+    return name is None or os.path.abspath(str(name)).startswith(os.path.abspath(staging))
 
 
 def _publish(staging: str, destdir: str) -> None:
@@ -277,7 +301,7 @@ def _publish(staging: str, destdir: str) -> None:
         path = os.path.join(staging, name)
         if os.path.isfile(path):
             os.replace(path, os.path.join(destdir, name))
-    shutil.rmtree(staging)
+    remove_quietly(staging)
 
 
 @contextmanager
@@ -297,6 +321,11 @@ def _progress(path: str, desc: str) -> Iterator[Callable[[int], None] | None]:
 # -- names -----------------------------------------------------------------------------------
 def _input_path(prefix: str, lang: str | None) -> str:
     return f"{prefix}.{lang}" if lang else prefix
+
+
+def _label(lang: str | None) -> str:
+    """How the log names a side: its language, or "text" for monolingual data without one."""
+    return lang if lang else "text"
 
 
 def _dict_name(lang: str | None) -> str:

@@ -7,26 +7,13 @@ criterion, optimizer and learning-rate scheduler.
 from __future__ import annotations
 
 from seqcore.cli.component_command import ComponentCommand
-from seqcore.config.fields import Component
 from seqcore.config.resolve import ResolvedConfig
-from seqcore.training.config import (
-    CheckpointConfig,
-    CommonConfig,
-    DatasetConfig,
-    OptimizationConfig,
-)
-
-TRAINER_COMPONENTS = [
-    Component("common", "train", CommonConfig),
-    Component("dataset", "train", DatasetConfig),
-    Component("optimization", "train", OptimizationConfig),
-    Component("checkpoint", "train", CheckpointConfig),
-]
+from seqcore.errors import ConfigError
+from seqcore.training.config import TRAINER_COMPONENTS
 
 
 def _train(cfg: ResolvedConfig) -> None:
-    from seqcore.errors import ConfigError
-    from seqcore.training.loop import train
+    from seqcore.training.loop import train  # as every command: its library loads when it runs
 
     # what a run cannot do without, in the order of the command line
     if getattr(cfg.configs.get("task"), "data", None) == "":

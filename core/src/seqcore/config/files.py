@@ -54,11 +54,15 @@ def _toml_value(value: Any) -> str:
 
 def dump_config(values: dict[str, Any]) -> str:
     """A flat TOML document of ``values`` that :func:`load_config_file` reads back; ``None``
-    (which TOML cannot express) is written as a comment."""
+    (which TOML cannot express) and a dict of values per component (an option whose
+    components keep different defaults) are written as comments."""
     lines = []
     for key, value in values.items():
         if value is None:
             lines.append(f"# {key} = (none)")
+        elif isinstance(value, dict):
+            each = ", ".join(f"{_toml_value(v)} ({role})" for role, v in value.items())
+            lines.append(f"# {key} = {each}: each component's own default")
         else:
             lines.append(f"{key} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"

@@ -13,12 +13,13 @@ from typing import Any
 
 from seqcore.config.component import make_config
 from seqcore.config.fields import Component, collect_options, config_fields, field_default
-from seqcore.errors import ConfigError
+from seqcore.errors import ConfigError, UnknownComponentError
 from seqcore.origin import Origin
 from seqcore.registry import (
     ARCHITECTURES,
     CRITERIONS,
     LR_SCHEDULERS,
+    MODELS,
     OPTIMIZERS,
     TASKS,
     Entry,
@@ -84,13 +85,28 @@ class ResolvedConfig:
         }
 
     def flat_values(self) -> dict[str, Any]:
-        """Selections and every option value in one flat dict (a config file's layout)."""
-        flat: dict[str, Any] = dict(self.selections)
-        for cfg in self.configs.values():
+        """Selections and every option's value in one flat dict (a config file's layout).
+
+        An option that feeds several components holds one value for all of them, except when
+        the user gave none and their defaults differ (``max_source_positions``: the task's and
+        the architecture's): such an option maps to a :class:`PerComponent` of each role's
+        value, which a config file leaves out so that each component keeps its own."""
+        by_name: dict[str, dict[str, Any]] = {}
+        for role, cfg in self.configs.items():
             for field in dataclasses.fields(cfg):
                 if not field.name.startswith("_"):
-                    flat.setdefault(field.name, getattr(cfg, field.name))
+                    by_name.setdefault(field.name, {})[role] = getattr(cfg, field.name)
+        flat: dict[str, Any] = dict(self.selections)
+        for name, values in by_name.items():
+            first = next(iter(values.values()))
+            same = all(_plain(v) == _plain(first) for v in values.values())
+            flat[name] = first if same else PerComponent(values)
         return flat
+
+
+class PerComponent(dict):
+    """The values one option has in the components it feeds (role -> value), where they
+    differ."""
 
 
 def _plain(value: Any) -> Any:
@@ -101,6 +117,18 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "name") and hasattr(value, "value") and not isinstance(value, str):
         return value.name  # an Enum member
     return value
+
+
+def model_entry_for_arch(arch_name: str) -> Entry:
+    """The registry entry of the model behind architecture ``arch_name``."""
+    arch = ARCHITECTURES.get(arch_name)
+    model_name = arch.extra["model"]
+    if model_name not in MODELS:
+        raise UnknownComponentError(
+            f"architecture {arch_name!r} (from {arch.origin}) belongs to model {model_name!r}, "
+            f"which is not registered; {MODELS.unknown_message(model_name)}"
+        )
+    return MODELS.get(model_name)
 
 
 def selected_components(
@@ -117,8 +145,6 @@ def selected_components(
         entry = slot.registry.get(name)
         if slot.registry is ARCHITECTURES:
             arch_entry = entry
-            from seqcore.models.registry import model_entry_for_arch
-
             entry = model_entry_for_arch(name)
         components.append(Component(slot.role, entry.name, entry.config_class, entry.origin))
     return components, arch_entry

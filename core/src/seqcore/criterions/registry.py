@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from seqcore.criterions.base import Criterion
 from seqcore.registry import CRITERIONS
-
-CRITERION_REGISTRY = CRITERIONS
 
 
 def register_criterion(name: str, dataclass: type | None = None) -> Callable[[type], type]:
     """Class decorator: register a :class:`~seqcore.criterions.Criterion` subclass as ``name``."""
-    from seqcore.criterions.base import Criterion
-
     return CRITERIONS.class_decorator(name, dataclass, Criterion)

@@ -94,6 +94,18 @@ def infer_language_pairs(folder: str) -> list[tuple[str, str]]:
     return sorted(pairs)
 
 
+def check_data_folder(folder: str) -> None:
+    """A :class:`DataError` unless ``folder`` (the DATA argument) is a folder."""
+    if os.path.isdir(folder):
+        return
+    if os.path.exists(folder):
+        raise DataError(
+            f"data folder {folder} is a file, not a folder (DATA is the folder seqcore "
+            "preprocess wrote, with the dict.*.txt files)"
+        )
+    raise DataError(f"data folder {folder} does not exist")
+
+
 def check_token_ids(dataset: Any, dictionary_size: int, path: str, sample: int = 1 << 20) -> None:
     """A ``DataError`` naming ``path`` when token ids in ``dataset`` reach ``dictionary_size``.
 

@@ -2,7 +2,7 @@
 tokenized, output detokenized) and ``--eval-bleu-detok moses`` (hypotheses and references
 detokenized before BLEU).
 
-sacremoses is optional (``pip install "seqcore[moses]"``); asking for Moses without it is a
+sacremoses is optional (``pip install "seqcore-toolkit[moses]"``); asking for Moses without it is a
 one-line error naming the package. Tokenizing applies Moses's aggressive dash splits (``a-b`` ->
 ``a @-@ b``) and escapes XML characters (``'`` -> ``&apos;``) unless told not to; detokenizing
 undoes both.
@@ -22,7 +22,7 @@ def import_sacremoses(flag: str) -> Any:
     except ImportError:
         raise ConfigError(
             f"{flag} moses needs the sacremoses package: pip install sacremoses "
-            '(or pip install "seqcore[moses]")'
+            '(or pip install "seqcore-toolkit[moses]")'
         ) from None
     return sacremoses
 

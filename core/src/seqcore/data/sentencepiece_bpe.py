@@ -24,7 +24,7 @@ def import_sentencepiece() -> Any:
     except ImportError:
         raise ConfigError(
             "--bpe sentencepiece needs the sentencepiece package: pip install sentencepiece "
-            '(or pip install "seqcore[sentencepiece]")'
+            '(or pip install "seqcore-toolkit[sentencepiece]")'
         ) from None
     return sentencepiece
 

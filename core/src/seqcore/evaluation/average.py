@@ -18,6 +18,7 @@ import torch
 
 from seqcore.errors import CheckpointError, DataError
 from seqcore.evaluation.config import AverageCheckpointsConfig
+from seqcore.safe_files import remove_leftovers
 from seqcore.training.checkpoint_io import atomic_save, load_checkpoint_file
 
 EPOCH_CHECKPOINT = re.compile(r"checkpoint(\d+)\.pt")
@@ -56,6 +57,11 @@ def average_checkpoints(paths: list[str]) -> dict[str, Any]:
     keys = None
     for path in paths:
         state = load_checkpoint_file(path)
+        if not isinstance(state.get("cfg"), dict):
+            raise CheckpointError(
+                f"{path} is malformed: it has no configuration ('cfg'); only checkpoints of "
+                "seqcore train can be averaged"
+            )
         weights = state["model"]
         if keys is None:
             keys = list(weights)
@@ -107,6 +113,7 @@ def run_average_checkpoints(
         paths = last_n_checkpoints(paths[0], n, update_based, opts.checkpoint_upper_bound)
         echo(f"averaging checkpoints: {', '.join(paths)}")
     state = average_checkpoints(paths)
+    remove_leftovers(os.path.dirname(os.path.abspath(opts.output)))
     atomic_save(state, opts.output)
     echo(f"Finished writing averaged checkpoint to {opts.output}")
     return paths

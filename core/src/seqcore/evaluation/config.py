@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from seqcore.data.dictionary import post_process
+from seqcore.data.moses_tokenizer import import_sacremoses
 from seqcore.errors import ConfigError
 
 
@@ -137,12 +139,8 @@ class TextOutputConfig(InferenceConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.tokenizer == "moses":
-            from seqcore.data.moses_tokenizer import import_sacremoses
-
             import_sacremoses("--tokenizer")
         if self.remove_bpe is not None:
-            from seqcore.data.dictionary import post_process
-
             try:
                 post_process("", self.remove_bpe)
             except ConfigError as e:

@@ -28,6 +28,7 @@ from typing import IO, Any
 import torch
 
 from seqcore.config.resolve import ResolvedConfig
+from seqcore.data.text import OutputText, bpe_of, tokenizer_of
 from seqcore.errors import ConfigError, DataError
 from seqcore.evaluation.config import GenerateConfig
 from seqcore.evaluation.loading import (
@@ -38,8 +39,8 @@ from seqcore.evaluation.loading import (
     synchronize,
 )
 from seqcore.evaluation.scoring import TOKEN_BLEU_NOTE, CorpusScorer
-from seqcore.evaluation.text import OutputText, bpe_of, tokenizer_of
 from seqcore.generation import GenerationConfig, SequenceGenerator, SequenceScorer
+from seqcore.safe_files import make_folder, open_replacing, remove_leftovers
 
 log = logging.getLogger("seqcore.generate")
 
@@ -81,16 +82,15 @@ def hypothesis_lines(
 
 @contextlib.contextmanager
 def output_file(results_path: str | None, name: str) -> Iterator[IO[str]]:
-    """stdout, or ``<results_path>/<name>`` (the folder is created)."""
+    """stdout, or ``<results_path>/<name>`` (the folder is created), which appears complete when
+    generation ends, or not at all."""
     if results_path is None:
         yield sys.stdout
         return
-    try:
-        os.makedirs(results_path, exist_ok=True)
-        f = open(os.path.join(results_path, name), "w", encoding="utf-8", newline="\n")  # noqa: SIM115
-    except OSError as e:
-        raise ConfigError(f"--results-path {results_path}: {e.strerror or e}") from None
-    with f:
+    make_folder(results_path, "--results-path")
+    remove_leftovers(results_path)
+    path = os.path.join(results_path, name)
+    with open_replacing(path, "w", "--results-path file", encoding="utf-8", newline="\n") as f:
         yield f
 
 

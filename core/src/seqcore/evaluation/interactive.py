@@ -28,6 +28,7 @@ import torch
 from seqcore.config.resolve import ResolvedConfig
 from seqcore.data.iterators import get_batch_iterator
 from seqcore.data.language_pair_dataset import LanguagePairDataset
+from seqcore.data.text import InputText, OutputText, bpe_of, tokenizer_of
 from seqcore.errors import DataError
 from seqcore.evaluation.config import InteractiveConfig
 from seqcore.evaluation.generate import hypothesis_lines, require_encoder_decoder
@@ -38,7 +39,6 @@ from seqcore.evaluation.loading import (
     resolve_max_positions,
     synchronize,
 )
-from seqcore.evaluation.text import InputText, OutputText, bpe_of, tokenizer_of
 from seqcore.generation import GenerationConfig, SequenceGenerator
 
 log = logging.getLogger("seqcore.interactive")

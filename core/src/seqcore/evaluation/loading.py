@@ -2,7 +2,8 @@
 
 Each checkpoint's saved configuration rebuilds its model (plug-ins are looked up again, see
 :func:`seqcore.checkpoint_utils.load_model_ensemble`); the task comes from the first checkpoint,
-reading the data folder given on the command line.
+reading the data folder given on the command line. A fairseq checkpoint is imported in memory
+(:mod:`seqcore.interop`), so that a fairseq model can be tried before it is converted.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from seqcore.checkpoint_utils import load_model_ensemble
 from seqcore.config.resolve import ResolvedConfig
 from seqcore.errors import CheckpointError, ConfigError
 from seqcore.evaluation.config import InferenceConfig
+from seqcore.interop.convert import load_fairseq_ensemble
+from seqcore.interop.fairseq_checkpoint import looks_like_fairseq_checkpoint
 
 
 @dataclass
@@ -56,7 +59,10 @@ def load_for_inference(opts: InferenceConfig) -> LoadedModels:
     paths = opts.checkpoint_paths
     for path in paths:
         _check_checkpoint_file(path)
-    models, cfg, task = load_model_ensemble(paths, data=opts.data, overrides=opts.overrides)
+    if any(looks_like_fairseq_checkpoint(path) for path in paths):  # imported in memory
+        models, cfg, task = load_fairseq_ensemble(paths, opts.data, opts.overrides)
+    else:
+        models, cfg, task = load_model_ensemble(paths, data=opts.data, overrides=opts.overrides)
     dtype = torch.float16 if opts.fp16 else torch.bfloat16 if opts.bf16 else None
     for model in models:
         model.to(device=device, dtype=dtype) if dtype is not None else model.to(device)

@@ -8,26 +8,24 @@ from seqcore.models.base import (
     LanguageModel,
     normalized_probs,
 )
-from seqcore.models.incremental import IncrementalStateMixin
+from seqcore.models.incremental import IncrementalState, IncrementalStateMixin, reorder_nested
 from seqcore.models.registry import (
-    ARCH_MODEL_REGISTRY,
-    MODEL_REGISTRY,
     build_model,
     register_model,
     register_model_architecture,
 )
 
 __all__ = [
-    "ARCH_MODEL_REGISTRY",
-    "MODEL_REGISTRY",
     "BaseModel",
     "Decoder",
     "Encoder",
     "EncoderDecoderModel",
+    "IncrementalState",
     "IncrementalStateMixin",
     "LanguageModel",
     "build_model",
     "normalized_probs",
     "register_model",
     "register_model_architecture",
+    "reorder_nested",
 ]

@@ -119,9 +119,10 @@ class Decoder(IncrementalStateMixin, nn.Module, abc.ABC):
         """Reorder the cached state of this decoder (all of its sub-modules' entries in
         ``incremental_state``) along the batch dimension, in place, for beam search."""
         prefixes = tuple(
-            m.__dict__["_incremental_state_id"] + "."
+            prefix
             for m in self.modules()
-            if "_incremental_state_id" in m.__dict__
+            if isinstance(m, IncrementalStateMixin)
+            and (prefix := m.incremental_state_prefix()) is not None
         )
         for key in list(incremental_state):
             if key.startswith(prefixes):

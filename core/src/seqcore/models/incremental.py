@@ -12,11 +12,21 @@ from typing import Any
 
 _ids = itertools.count()
 
+# The caller-owned cache of one incremental decoding run: key -> whatever a layer stores.
 IncrementalState = dict[str, Any]
 
 
 class IncrementalStateMixin:
-    """Gives a module ``get_incremental_state`` / ``set_incremental_state`` under its own key."""
+    """Gives a module ``get_incremental_state`` / ``set_incremental_state`` under its own key.
+
+    The keys of one module all start with :meth:`incremental_state_prefix`, which is how a
+    decoder finds the entries of its sub-modules to reorder them for beam search.
+    """
+
+    def incremental_state_prefix(self) -> str | None:
+        """The start of every key this module stores under (``None`` until it stores one)."""
+        uid = self.__dict__.get("_incremental_state_id")
+        return None if uid is None else f"{uid}."
 
     def _state_key(self, key: str) -> str:
         uid = self.__dict__.get("_incremental_state_id")

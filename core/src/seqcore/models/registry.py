@@ -12,13 +12,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from seqcore.config.component import config_name
-from seqcore.errors import RegistrationError, UnknownComponentError
+from seqcore.config.resolve import model_entry_for_arch
+from seqcore.errors import RegistrationError
+from seqcore.models.base import BaseModel
 from seqcore.registry import ARCHITECTURES, MODELS
 
 T = TypeVar("T")
-
-MODEL_REGISTRY = MODELS
-ARCH_MODEL_REGISTRY = ARCHITECTURES
 
 
 def _keep_defaults(cfg: Any) -> None:
@@ -27,9 +26,6 @@ def _keep_defaults(cfg: Any) -> None:
 
 def register_model(name: str, dataclass: type | None = None) -> Callable[[type[T]], type[T]]:
     """Class decorator: register a :class:`~seqcore.models.BaseModel` subclass as ``name``."""
-
-    from seqcore.models.base import BaseModel
-
     register_class = MODELS.class_decorator(name, dataclass, BaseModel)
 
     def decorate(cls: type[T]) -> type[T]:
@@ -55,18 +51,6 @@ def register_model_architecture(model_name: str, arch_name: str) -> Callable[[T]
         return fn
 
     return decorate
-
-
-def model_entry_for_arch(arch_name: str):
-    """The registry entry of the model behind architecture ``arch_name``."""
-    arch = ARCHITECTURES.get(arch_name)
-    model_name = arch.extra["model"]
-    if model_name not in MODELS:
-        raise UnknownComponentError(
-            f"architecture {arch_name!r} (from {arch.origin}) belongs to model {model_name!r}, "
-            f"which is not registered; {MODELS.unknown_message(model_name)}"
-        )
-    return MODELS.get(model_name)
 
 
 def build_model(cfg: Any, task: Any) -> Any:

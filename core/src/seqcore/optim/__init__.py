@@ -2,6 +2,12 @@
 
 from seqcore.optim.base import Optimizer
 from seqcore.optim.functional_optimizer import FunctionalOptimizer
-from seqcore.optim.registry import OPTIMIZER_REGISTRY, register_optimizer
+from seqcore.optim.learning_rate import LearningRateConfig
+from seqcore.optim.registry import register_optimizer
 
-__all__ = ["OPTIMIZER_REGISTRY", "FunctionalOptimizer", "Optimizer", "register_optimizer"]
+__all__ = [
+    "FunctionalOptimizer",
+    "LearningRateConfig",
+    "Optimizer",
+    "register_optimizer",
+]

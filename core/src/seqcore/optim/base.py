@@ -1,7 +1,11 @@
 """The optimizer contract: a wrapper around a ``torch.optim.Optimizer``.
 
-Built as ``Optimizer(cfg, params)``; a subclass creates the torch optimizer in its ``__init__`` and
-stores it as ``self._optimizer``: a ``torch.optim.Optimizer``, or a
+Built as ``Optimizer(cfg, params)``; a subclass calls ``super().__init__(cfg, params)``, then
+creates the optimizer it wraps over ``self.params`` and assigns it, as in fairseq::
+
+    self.optimizer = torch.optim.SGD(self.params, lr=cfg.lr[0])
+
+It is a ``torch.optim.Optimizer``, or a
 :class:`~seqcore.optim.functional_optimizer.FunctionalOptimizer` (the same interface over torch's
 functional kernels, without the import of torch.compile that a ``torch.optim`` optimizer makes).
 The trainer talks only to this wrapper (``backward``, ``step``, ``clip_grad_norm``, ...) so that
@@ -32,10 +36,23 @@ class Optimizer:
 
     @property
     def optimizer(self) -> TorchOptimizer:
-        """The wrapped ``torch.optim.Optimizer`` (or :class:`FunctionalOptimizer`)."""
+        """The wrapped ``torch.optim.Optimizer`` (or :class:`FunctionalOptimizer`); a subclass
+        sets it in its ``__init__`` (``self.optimizer = ...``)."""
         if self._optimizer is None:
-            raise NotImplementedError(f"{type(self).__name__} did not set self._optimizer")
+            raise NotImplementedError(
+                f"{type(self).__name__} did not set the optimizer it wraps "
+                f"(self.optimizer = ... in its __init__)"
+            )
         return self._optimizer
+
+    @optimizer.setter
+    def optimizer(self, optimizer: TorchOptimizer) -> None:
+        if not isinstance(optimizer, (torch.optim.Optimizer, FunctionalOptimizer)):
+            raise TypeError(
+                f"{type(self).__name__}.optimizer must be a torch.optim.Optimizer or a "
+                f"seqcore.optim.FunctionalOptimizer, got {type(optimizer).__name__}"
+            )
+        self._optimizer = optimizer
 
     @property
     def param_groups(self) -> list[dict[str, Any]]:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from seqcore.optim.base import Optimizer
 from seqcore.registry import OPTIMIZERS
-
-OPTIMIZER_REGISTRY = OPTIMIZERS
 
 
 def register_optimizer(name: str, dataclass: type | None = None) -> Callable[[type], type]:
     """Class decorator: register an :class:`~seqcore.optim.Optimizer` subclass as ``name``."""
-    from seqcore.optim.base import Optimizer
-
     return OPTIMIZERS.class_decorator(name, dataclass, Optimizer)

@@ -16,23 +16,17 @@ from torch.optim.sgd import sgd
 from seqcore.errors import ConfigError
 from seqcore.optim.base import Optimizer
 from seqcore.optim.functional_optimizer import FunctionalOptimizer
+from seqcore.optim.learning_rate import LearningRateConfig
 from seqcore.optim.registry import register_optimizer
 
 
 @dataclass
-class SGDConfig:
-    lr: list[float] = field(
-        default_factory=lambda: [0.25],
-        metadata={"help": "learning rate (one value per epoch for the fixed schedule)"},
-    )
+class SGDConfig(LearningRateConfig):
     momentum: float = field(default=0.0, metadata={"help": "momentum factor"})
     weight_decay: float = field(default=0.0, metadata={"help": "weight decay"})
 
     def __post_init__(self) -> None:
-        if not self.lr:
-            raise ConfigError("--lr needs at least one value")
-        if any(lr < 0 for lr in self.lr):
-            raise ConfigError(f"--lr {self.lr} must not be negative")
+        super().__post_init__()
         if self.momentum < 0:
             raise ConfigError(f"--momentum {self.momentum} must not be negative")
         if self.weight_decay < 0:
@@ -68,7 +62,7 @@ class SGD(Optimizer):
 
     def __init__(self, cfg: Any, params: Iterable[torch.nn.Parameter] | Iterable[dict]) -> None:
         super().__init__(cfg, params)
-        self._optimizer = FunctionalSGD(
+        self.optimizer = FunctionalSGD(
             self.params,
             {"lr": cfg.lr[0], "momentum": cfg.momentum, "weight_decay": cfg.weight_decay},
         )

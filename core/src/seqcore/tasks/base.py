@@ -16,7 +16,10 @@ from typing import Any
 import torch
 
 from seqcore.config.component import config_name
+from seqcore.data.iterators import get_batch_iterator
 from seqcore.errors import DataError, RegistrationError
+from seqcore.models.registry import build_model
+from seqcore.registry import CRITERIONS
 
 
 class Task(abc.ABC):
@@ -56,21 +59,15 @@ class Task(abc.ABC):
 
     def get_batch_iterator(self, dataset: Any, **kwargs: Any) -> Any:
         """An epoch iterator over batches of ``dataset``; see :mod:`seqcore.data.iterators`."""
-        from seqcore.data.iterators import get_batch_iterator
-
         return get_batch_iterator(dataset, **kwargs)
 
     # -- components ----------------------------------------------------------------------------
     def build_model(self, cfg: Any) -> torch.nn.Module:
         """Build the model ``cfg`` (a resolved model config) was made for."""
-        from seqcore.models.registry import build_model
-
         return build_model(cfg, self)
 
     def build_criterion(self, cfg: Any) -> Any:
         """Build the criterion ``cfg`` (a resolved criterion config) was made for."""
-        from seqcore.registry import CRITERIONS
-
         name = config_name(cfg)
         if name is None:
             raise RegistrationError("build_criterion needs a config made by seqcore's resolver")

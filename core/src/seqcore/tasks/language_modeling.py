@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from seqcore.data.data_utils import ConcatDataset, check_token_ids, split_paths
+from seqcore.data.data_utils import ConcatDataset, check_data_folder, check_token_ids, split_paths
 from seqcore.data.dictionary import Dictionary
 from seqcore.data.indexed_dataset import MMapIndexedDataset
 from seqcore.data.token_block_dataset import MonolingualDataset, TokenBlockDataset
@@ -109,8 +109,7 @@ class LanguageModelingTask(Task):
         if not paths:
             raise ConfigError("the language_modeling task needs a data folder (the DATA argument)")
         folder = paths[0]
-        if not os.path.isdir(folder):
-            raise DataError(f"data folder {folder} does not exist")
+        check_data_folder(folder)
         path = os.path.join(folder, "dict.txt")
         if not os.path.isfile(path):
             others = sorted(n for n in os.listdir(folder) if n.startswith("dict."))

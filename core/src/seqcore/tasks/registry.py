@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from seqcore.registry import TASKS
-
-TASK_REGISTRY = TASKS
+from seqcore.tasks.base import Task
 
 
 def register_task(name: str, dataclass: type | None = None) -> Callable[[type], type]:
     """Class decorator: register a :class:`~seqcore.tasks.Task` subclass as ``name``."""
-    from seqcore.tasks.base import Task
-
     return TASKS.class_decorator(name, dataclass, Task)

@@ -3,8 +3,8 @@
 A data folder holds ``dict.<src>.txt``, ``dict.<tgt>.txt`` and, per split, the pair
 ``<split>.<src>-<tgt>.<src>.bin/.idx`` and ``<split>.<src>-<tgt>.<tgt>.bin/.idx`` (a folder made
 for the reverse direction, ``<split>.<tgt>-<src>.*``, is read as well). ``DATA`` may list several
-folders, ``DATA1:DATA2:...``: epoch ``e`` trains on folder ``(e - 1) % n``; other splits always
-come from the first.
+folders, ``DATA1:DATA2:...``: epoch ``e`` trains on folder ``(e - 1) % n``; other splits than
+``--train-subset`` always come from the first.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch
 
 from seqcore.data.data_utils import (
     ConcatDataset,
+    check_data_folder,
     check_token_ids,
     infer_language_pairs,
     split_paths,
@@ -28,6 +29,7 @@ from seqcore.data.dictionary import Dictionary, post_process
 from seqcore.data.indexed_dataset import MMapIndexedDataset
 from seqcore.data.language_pair_dataset import LanguagePairDataset
 from seqcore.data.moses_tokenizer import import_sacremoses
+from seqcore.data.text import OutputText, bpe_of
 from seqcore.errors import ConfigError, DataError
 from seqcore.tasks.base import Task
 from seqcore.tasks.registry import register_task
@@ -66,6 +68,9 @@ class TranslationConfig:
     max_target_positions: int = field(
         default=1024, metadata={"help": "max number of tokens in the target sequence"}
     )
+    # the same field as ``seqcore train``'s: one --train-subset feeds both (fairseq's task reads
+    # it the same way, as ``II("dataset.train_subset")``)
+    train_subset: str = field(default="train", metadata={"help": "split to train on"})
     upsample_primary: int = field(
         default=1,
         metadata={"help": "repeat the first part of a split (train, not train1...) N times"},
@@ -199,8 +204,7 @@ class TranslationTask(Task):
         if not paths:
             raise ConfigError("the translation task needs a data folder (the DATA argument)")
         folder = paths[0]
-        if not os.path.isdir(folder):
-            raise DataError(f"data folder {folder} does not exist")
+        check_data_folder(folder)
         src, tgt = resolve_language_pair(folder, cfg.source_lang, cfg.target_lang)
         cfg.source_lang, cfg.target_lang = src, tgt
         dicts = []
@@ -225,7 +229,7 @@ class TranslationTask(Task):
     def load_dataset(self, split: str, epoch: int = 1, combine: bool = False) -> None:
         """Load ``split`` (with ``combine``: also ``<split>1``, ``<split>2``, ... after it)."""
         paths = split_paths(self.cfg.data or "")
-        if split != getattr(self.cfg, "train_subset", "train"):
+        if split != self.cfg.train_subset:
             paths = paths[:1]
         folder = paths[(epoch - 1) % len(paths)]
         src, tgt = self.cfg.source_lang, self.cfg.target_lang
@@ -323,8 +327,6 @@ class TranslationTask(Task):
         loss, sample_size, logging_output = super().valid_step(sample, model, criterion)
         if getattr(self.cfg, "eval_bleu", False):
             if self._bleu_translator is None:
-                from seqcore.evaluation.text import OutputText, bpe_of
-
                 self._bleu_translator = ValidationTranslator(
                     self.tgt_dict,
                     generation_args(self.cfg.eval_bleu_args),

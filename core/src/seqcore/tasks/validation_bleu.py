@@ -18,6 +18,7 @@ import torch
 
 from seqcore.data.moses_tokenizer import MosesTokenizer
 from seqcore.errors import ConfigError
+from seqcore.generation import SequenceGenerator
 
 ORDER = 4  # BLEU-4, as fairseq
 logger = logging.getLogger("seqcore.valid")
@@ -168,8 +169,6 @@ class ValidationTranslator:
     def statistics(
         self, sample: dict[str, Any], model: torch.nn.Module, tokenized: bool, print_samples: bool
     ) -> dict[str, Any]:
-        from seqcore.generation import SequenceGenerator
-
         if self._generator is None or self._model is not model:
             self._generator = SequenceGenerator([model], self.tgt_dict, **self.args)
             self._model = model

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from seqcore.errors import CheckpointError
+from seqcore.safe_files import ctrl_c_held, remove_leftovers, remove_quietly
 from seqcore.training.checkpoint_io import atomic_copy, atomic_save
 
 
@@ -39,6 +40,7 @@ class CheckpointManager:
             ) from None
         if not os.access(self.save_dir, os.W_OK | os.X_OK):
             raise CheckpointError(f"--save-dir {self.save_dir} is not writable")
+        remove_leftovers(self.save_dir)
 
     def is_better(self, value: float, than: float | None) -> bool:
         if than is None:
@@ -74,7 +76,10 @@ class CheckpointManager:
         end_of_epoch: bool,
         metric: float | None,
     ) -> list[Path]:
-        """Write ``state`` under every name due now; returns the paths written."""
+        """Write ``state`` under every name due now, then prune; returns the paths written.
+
+        Ctrl-C is held back until all of it is done, so that an interrupted run always finds
+        the files of its last save complete and consistent (``checkpoint_last.pt`` included)."""
         names = self.names_for(epoch, num_updates, end_of_epoch, metric)
         if metric is not None and self.is_better(metric, self.best):
             self.best = metric
@@ -82,10 +87,11 @@ class CheckpointManager:
             return []
         state.setdefault("extra_state", {})["best"] = self.best
         paths = [self.save_dir / name for name in names]
-        atomic_save(state, paths[0])
-        for path in paths[1:]:
-            atomic_copy(paths[0], path)
-        self.prune()
+        with ctrl_c_held():
+            atomic_save(state, paths[0])
+            for path in paths[1:]:
+                atomic_copy(paths[0], path)
+            self.prune()
         return paths
 
     def prune(self) -> None:
@@ -99,7 +105,7 @@ class CheckpointManager:
             found = self._matching(pattern, float)
             found.sort(reverse=cfg.maximize_best_checkpoint_metric)
             for _, path in found[cfg.keep_best_checkpoints :]:
-                path.unlink(missing_ok=True)
+                remove_quietly(path)
 
     def _matching(self, pattern: str, kind=int) -> list[tuple[Any, Path]]:
         regex = re.compile(pattern)
@@ -113,7 +119,7 @@ class CheckpointManager:
     def _keep_newest(self, pattern: str, keep: int) -> None:
         found = sorted(self._matching(pattern), reverse=True)
         for _, path in found[keep:]:
-            path.unlink(missing_ok=True)
+            remove_quietly(path)
 
     def restore_path(self) -> Path | None:
         """The checkpoint to resume from: ``--restore-file`` as a path, else as a name in

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from seqcore.config.fields import Component
 from seqcore.errors import ConfigError
 
 
@@ -230,3 +231,13 @@ class CheckpointConfig:
                 f"--finetune-from-model and --restore-file {self.restore_file} exclude each "
                 f"other: the first starts from a model's weights, the second resumes a run"
             )
+
+
+# The trainer's own option groups, as components of ``seqcore train`` (and ``seqcore config``,
+# which writes what ``train`` resolves).
+TRAINER_COMPONENTS = [
+    Component("common", "train", CommonConfig),
+    Component("dataset", "train", DatasetConfig),
+    Component("optimization", "train", OptimizationConfig),
+    Component("checkpoint", "train", CheckpointConfig),
+]

@@ -15,7 +15,20 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from seqcore.errors import ConfigError
+from seqcore.errors import ConfigError, SeqcoreError
+
+# what gloo and NCCL say when the process at the other end of a connection is gone
+_PEER_GONE = (
+    "Connection reset by peer",
+    "Connection closed by peer",
+    "Broken pipe",
+    "Connection refused",
+    "NCCL communicator was aborted",
+)
+
+
+class PeerLostError(SeqcoreError):
+    """Another process of the group stopped (killed, crashed, or failed with its own error)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +71,20 @@ def init_from_environment(device_type: str) -> DistributedContext:
         backend = "cpu:gloo,cuda:nccl" if device_type == "cuda" else "gloo"
         dist.init_process_group(backend=backend)
     return DistributedContext(rank, world_size, local_rank)
+
+
+def peer_lost(ctx: DistributedContext, exc: BaseException) -> PeerLostError | None:
+    """The one-line error for a collective that failed because another rank is gone (``None``
+    when ``exc`` is something else). With two ranks the lost one is known: the other one."""
+    text = str(exc)
+    found = next((marker for marker in _PEER_GONE if marker in text), None)
+    if not ctx.enabled or found is None:
+        return None
+    other = f"rank {1 - ctx.rank}" if ctx.world_size == 2 else "another rank"
+    return PeerLostError(
+        f"rank {ctx.rank} of {ctx.world_size} lost {other} ({found}): it stopped or was killed, "
+        "see its own output; start all ranks again to resume from the last checkpoint"
+    )
 
 
 def shutdown() -> None:

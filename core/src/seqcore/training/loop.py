@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from seqcore._version import __version__
-from seqcore.checkpoint_utils import dictionary_fingerprints
-from seqcore.errors import CheckpointError, ConfigError
+from seqcore.checkpoint_utils import check_weights_fit, dictionary_fingerprints
+from seqcore.errors import CheckpointError, ConfigError, DataError
 from seqcore.loader import plugin_manager
 from seqcore.registry import TASKS
 from seqcore.training import distributed, schedule
@@ -71,6 +71,7 @@ class TrainingRun:
         self.patience_left = cfg.checkpoint.patience
         self.start_time = time.perf_counter()
         self.stop_reason = ""
+        self.restored_from: Path | None = None
 
     # -- setup ---------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -97,8 +98,16 @@ class TrainingRun:
         self.extra_state = self._restore()
         epoch = int(self.extra_state.get("epoch", 1))
         self.epoch_itr = self._train_iterator(epoch)
+        self._check_progress_possible()
         if "train_iterator" in self.extra_state:
-            self.epoch_itr.load_state_dict(self.extra_state["train_iterator"])
+            try:
+                self.epoch_itr.load_state_dict(self.extra_state["train_iterator"])
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                raise CheckpointError(
+                    f"{self.restored_from}: its data position does not fit this run "
+                    f"({type(e).__name__}); add --reset-dataloader to start the data afresh"
+                ) from None
+        self.trainer.epoch = self.epoch_itr.next_epoch_idx  # the one the run goes on with
 
     def _restore(self) -> dict[str, Any]:
         ck = self.cfg.checkpoint
@@ -109,18 +118,29 @@ class TrainingRun:
                     f"--finetune-from-model {ck.finetune_from_model}: no such file"
                 )
             state = load_checkpoint_file(ck.finetune_from_model)
+            check_weights_fit(self.trainer.model, state["model"], ck.finetune_from_model)
             self.trainer.load_model(state, ck.finetune_from_model)
             self.progress.message(f"fine-tuning from {ck.finetune_from_model}")
             return {}
         if path is None:
             return {}
-        state = load_checkpoint_file(path)
-        self.trainer.load_state_dict(
-            state,
-            str(path),
-            reset_optimizer=ck.reset_optimizer,
-            reset_lr_scheduler=ck.reset_lr_scheduler,
-        )
+        state = load_checkpoint_file(path, remedy=RESTORE_ANOTHER)
+        self.restored_from = path
+        check_weights_fit(self.trainer.model, state["model"], path)
+        try:
+            self.trainer.load_state_dict(
+                state,
+                str(path),
+                reset_optimizer=ck.reset_optimizer,
+                reset_lr_scheduler=ck.reset_lr_scheduler,
+            )
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as e:
+            # the weights fit (checked above): what does not is the training state beside them
+            raise CheckpointError(
+                f"{path}: its optimizer or schedule state does not fit this run "
+                f"({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}); "
+                "add --reset-optimizer to start them afresh"
+            ) from None
         extra = dict(state.get("extra_state", {}))
         if not (ck.reset_optimizer or ck.reset_meters):  # fairseq's rule for the best score
             self.checkpoints.best = extra.get("best")
@@ -137,6 +157,27 @@ class TrainingRun:
             f"{self.trainer.num_updates}{_resets_note(ck)})"
         )
         return extra
+
+    def _check_progress_possible(self) -> None:
+        """A training split without a single batch would loop over empty epochs for ever
+        (saving a checkpoint after each): stop at once, saying why."""
+        if len(self.epoch_itr) > 0:
+            return
+        cfg = self.cfg
+        split = cfg.dataset.train_subset
+        data = getattr(cfg.task, "data", "the data folder")
+        dataset = self.task.dataset(split)
+        if len(dataset) == 0:
+            raise DataError(
+                f"--train-subset {split} of {data} is empty (0 examples): nothing to train on; "
+                "preprocess a --trainpref with sentences in it"
+            )
+        max_positions = min_positions(self.task.max_positions(), self.trainer.model.max_positions())
+        raise DataError(
+            f"--train-subset {split} of {data}: none of its {len(dataset)} examples is left "
+            f"after filtering by the max positions {max_positions} (--max-source-positions/"
+            "--max-target-positions, --tokens-per-sample); nothing to train on"
+        )
 
     def _train_iterator(self, epoch: int) -> Any:
         cfg = self.cfg
@@ -196,7 +237,7 @@ class TrainingRun:
     def train_epoch(self) -> tuple[bool, dict[str, Any]]:
         cfg = self.cfg
         itr = self.epoch_itr.next_epoch_itr(shuffle=True)
-        epoch = self.epoch_itr.epoch
+        epoch = self.trainer.epoch = self.epoch_itr.epoch
         self.trainer.lr_scheduler.step_begin_epoch(epoch)
         self.hooks.seqcore_epoch_begin(trainer=self.trainer, epoch=epoch)
         freqs = cfg.optimization.update_freq
@@ -269,6 +310,7 @@ class TrainingRun:
         if isinstance(data, str) and ":" in data:
             state = self.epoch_itr.state_dict()
             self.epoch_itr = self._train_iterator(self.epoch_itr.next_epoch_idx)
+            self._check_progress_possible()
             self.epoch_itr.load_state_dict(state)
 
     def _stop_for_updates(self) -> bool:
@@ -372,6 +414,9 @@ class TrainingRun:
             )
 
 
+RESTORE_ANOTHER = "use --restore-file to resume from another checkpoint"
+
+
 def _resets_note(ck: Any) -> str:
     """What a resumed run starts afresh, for its first message ("" when nothing)."""
     resets = [
@@ -393,6 +438,11 @@ def train(cfg: Any) -> dict[str, Any]:
     try:
         run = TrainingRun(cfg)
         return run.run()
+    except RuntimeError as e:  # torch.distributed's errors, DistBackendError included
+        lost = distributed.peer_lost(run.dist, e) if run is not None else None
+        if lost is not None:
+            raise lost from None
+        raise
     finally:
         if run is not None:
             run.progress.close()

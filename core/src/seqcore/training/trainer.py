@@ -18,8 +18,12 @@ from typing import Any
 
 import torch
 
+from seqcore.config.resolve import ResolvedConfig
 from seqcore.errors import CheckpointError, ConfigError, SeqcoreError
+from seqcore.optim.base import Optimizer
+from seqcore.optim.lr_scheduler.base import LRScheduler
 from seqcore.registry import LR_SCHEDULERS, OPTIMIZERS
+from seqcore.tasks.base import Task
 from seqcore.training.distributed import (
     DistributedContext,
     ModelDDP,
@@ -51,7 +55,30 @@ def _compiled(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
 
 
 class Trainer:
-    """The model, criterion, optimizer and scheduler of a run, and how each update is made."""
+    """The model, criterion, optimizer and scheduler of a run, and how each update is made.
+
+    Hooks receive the run's trainer (see :mod:`seqcore.hookspecs`) and may read the attributes
+    annotated here; everything else is the trainer's own business.
+    """
+
+    #: the resolved configuration of the run (``cfg.model``, ``cfg.checkpoint``, ...)
+    cfg: ResolvedConfig
+    #: the task: data, dictionaries, ``train_step``
+    task: Task
+    #: the model being trained (not wrapped for data parallelism or ``--compile``)
+    model: torch.nn.Module
+    #: the criterion computing the loss
+    criterion: torch.nn.Module
+    #: the optimizer wrapper (``optimizer.get_lr()``, ``optimizer.optimizer``)
+    optimizer: Optimizer
+    #: the learning-rate scheduler
+    lr_scheduler: LRScheduler
+    #: where the model and batches live
+    device: torch.device
+    #: optimizer updates made so far in the run (resumed runs count from the checkpoint's)
+    num_updates: int
+    #: the epoch being trained, from 1 (the one a resumed run goes on with)
+    epoch: int
 
     def __init__(
         self,
@@ -85,6 +112,7 @@ class Trainer:
         self.grad_scaler = self._loss_scaler(cfg, device) if use_scaler else None
         self.optimizer.grad_scaler = self.grad_scaler
         self.num_updates = 0
+        self.epoch = 1
         self.nonfinite_in_a_row = 0
         self._dummy_sample: dict[str, Any] | None = None
 
@@ -218,6 +246,17 @@ class Trainer:
                 f"--clip-norm, or check the data (limit: --max-nonfinite-updates {limit})"
             )
         return None
+
+    @property
+    def save_dir(self) -> str:
+        """The folder checkpoints are written to (``--save-dir``)."""
+        return self.cfg.checkpoint.save_dir
+
+    @property
+    def is_master(self) -> bool:
+        """Whether this process is rank 0, the one that writes checkpoints and logs (True
+        without data parallelism)."""
+        return self.dist.is_master
 
     @property
     def loss_scale(self) -> float | None:

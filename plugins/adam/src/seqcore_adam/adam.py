@@ -21,15 +21,16 @@ import torch
 from torch.optim.adam import adam
 
 from seqcore.errors import ConfigError
-from seqcore.optim import FunctionalOptimizer, Optimizer, register_optimizer
+from seqcore.optim import (
+    FunctionalOptimizer,
+    LearningRateConfig,
+    Optimizer,
+    register_optimizer,
+)
 
 
 @dataclass
-class AdamConfig:
-    lr: list[float] = field(
-        default_factory=lambda: [0.25],
-        metadata={"help": "learning rate (one value per epoch for the fixed schedule)"},
-    )
+class AdamConfig(LearningRateConfig):
     adam_betas: tuple[float, float] = field(
         default=(0.9, 0.999), metadata={"help": "betas for Adam optimizer"}
     )
@@ -44,10 +45,7 @@ class AdamConfig:
     )
 
     def __post_init__(self) -> None:
-        if not self.lr:
-            raise ConfigError("--lr needs at least one value")
-        if any(lr < 0 for lr in self.lr):
-            raise ConfigError(f"--lr {self.lr} must not be negative")
+        super().__post_init__()
         betas = tuple(self.adam_betas)
         if len(betas) != 2 or not all(0.0 <= beta < 1.0 for beta in betas):
             raise ConfigError(f"--adam-betas {betas} must be two numbers in [0, 1)")
@@ -142,7 +140,7 @@ class Adam(Optimizer):
                 f"--adam-impl fused: the fused kernel cannot take parameters of "
                 f"{', '.join(kinds)}; use --adam-impl foreach"
             )
-        self._optimizer = FunctionalAdamW(
+        self.optimizer = FunctionalAdamW(
             self.params,
             {
                 "lr": cfg.lr[0],

@@ -9,6 +9,7 @@ from seqcore_lstm.architectures import (
 from seqcore_lstm.config import LSTMConfig, LSTMLanguageModelConfig
 from seqcore_lstm.decoder import LSTMDecoder
 from seqcore_lstm.encoder import LSTMEncoder
+from seqcore_lstm.fairseq_import import LSTMImporter
 from seqcore_lstm.layers import AttentionLayer
 from seqcore_lstm.models import LSTMLanguageModel, LSTMModel
 
@@ -17,6 +18,7 @@ __all__ = [
     "LSTMConfig",
     "LSTMDecoder",
     "LSTMEncoder",
+    "LSTMImporter",
     "LSTMLanguageModel",
     "LSTMLanguageModelConfig",
     "LSTMModel",

@@ -13,6 +13,7 @@ from seqcore_transformer.architectures import (
     transformer_wmt_en_de_big,
 )
 from seqcore_transformer.config import TransformerConfig, TransformerLanguageModelConfig
+from seqcore_transformer.fairseq_import import TransformerImporter
 from seqcore_transformer.flops import forward_flops, training_flops
 from seqcore_transformer.positional import (
     LearnedPositionalEmbedding,
@@ -33,6 +34,7 @@ __all__ = [
     "TransformerConfig",
     "TransformerDecoder",
     "TransformerEncoder",
+    "TransformerImporter",
     "TransformerLanguageModel",
     "TransformerLanguageModelConfig",
     "TransformerModel",

@@ -36,8 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqcore.models import IncrementalStateMixin
-from seqcore.models.incremental import IncrementalState
+from seqcore.models import IncrementalState, IncrementalStateMixin
 
 
 def _init_projection(weight: torch.Tensor, parts: int) -> None:

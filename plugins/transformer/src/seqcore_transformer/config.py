@@ -52,11 +52,14 @@ def check_heads(cfg: object, side: str) -> None:
 
 
 def check_output_dim(cfg: DecoderConfig) -> None:
-    """A shared output projection is the embedding matrix, so it needs the embedding's width."""
-    if cfg.share_decoder_input_output_embed and cfg.decoder_output_dim != cfg.decoder_embed_dim:
+    """A shared output projection is the embedding matrix, so it needs the embedding's width
+    (``--decoder-input-dim`` where the model has one)."""
+    input_dim = getattr(cfg, "decoder_input_dim", None) or cfg.decoder_embed_dim
+    if cfg.share_decoder_input_output_embed and cfg.decoder_output_dim != input_dim:
+        flag = "--decoder-input-dim" if hasattr(cfg, "decoder_input_dim") else "--decoder-embed-dim"
         raise ConfigError(
             f"--share-decoder-input-output-embed requires --decoder-output-dim "
-            f"({cfg.decoder_output_dim}) to equal --decoder-embed-dim ({cfg.decoder_embed_dim})"
+            f"({cfg.decoder_output_dim}) to equal {flag} ({input_dim})"
         )
 
 
@@ -180,8 +183,17 @@ class DecoderConfig:
 @dataclass
 class TransformerConfig(DecoderConfig, EncoderConfig):
     """Config of the ``transformer`` encoder-decoder (fairseq's ``TransformerModel``): the
-    encoder's fields, the decoder's, and what joins the two."""
+    encoder's fields, the decoder's, and what joins the two. The decoder's dimensions default
+    to the encoder's, as in fairseq."""
 
+    decoder_embed_dim: int | None = field(  # type: ignore[assignment]
+        default=None,
+        metadata={"help": "decoder embedding dimension (default: --encoder-embed-dim)"},
+    )
+    decoder_ffn_embed_dim: int | None = field(  # type: ignore[assignment]
+        default=None,
+        metadata={"help": "decoder embedding dimension for FFN (default: --encoder-ffn-embed-dim)"},
+    )
     share_all_embeddings: bool = field(
         default=False,
         metadata={
@@ -194,6 +206,10 @@ class TransformerConfig(DecoderConfig, EncoderConfig):
     )
 
     def __post_init__(self) -> None:
+        if self.decoder_embed_dim is None:
+            self.decoder_embed_dim = self.encoder_embed_dim
+        if self.decoder_ffn_embed_dim is None:
+            self.decoder_ffn_embed_dim = self.encoder_ffn_embed_dim
         EncoderConfig.__post_init__(self)
         DecoderConfig.__post_init__(self)
         check_positive(self, "max_source_positions")
@@ -215,3 +231,17 @@ class TransformerConfig(DecoderConfig, EncoderConfig):
 @dataclass
 class TransformerLanguageModelConfig(DecoderConfig):
     """Config of ``transformer_lm`` (fairseq's ``TransformerLanguageModel``): a decoder alone."""
+
+    decoder_input_dim: int | None = field(
+        default=None,
+        metadata={
+            "help": "decoder input dimension: the width of the token embeddings (an extra "
+            "linear layer to --decoder-embed-dim if different; default: --decoder-embed-dim)"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.decoder_input_dim is None:
+            self.decoder_input_dim = self.decoder_embed_dim
+        check_positive(self, "decoder_input_dim")
+        DecoderConfig.__post_init__(self)

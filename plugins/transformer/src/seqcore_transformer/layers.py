@@ -17,7 +17,7 @@ import torch.nn.functional as F
 import torch.utils.checkpoint
 from torch import nn
 
-from seqcore.models.incremental import IncrementalState
+from seqcore.models import IncrementalState
 from seqcore_transformer.attention import EncoderDecoderAttention, Packing, SelfAttention
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": F.relu, "gelu": F.gelu}

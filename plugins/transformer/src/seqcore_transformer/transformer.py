@@ -20,9 +20,9 @@ from seqcore.models import (
     Decoder,
     Encoder,
     EncoderDecoderModel,
+    IncrementalState,
     register_model,
 )
-from seqcore.models.incremental import IncrementalState
 from seqcore_transformer.attention import Packing, is_cpu_half_precision
 from seqcore_transformer.config import TransformerConfig
 from seqcore_transformer.layers import (
@@ -117,6 +117,10 @@ class _EmbeddingMixin(nn.Module):
         self.dropout = cfg.dropout
         self.embed_tokens = embed_tokens
         self.embed_scale = 1.0 if cfg.no_scale_embedding else math.sqrt(dim)
+        # embeddings narrower or wider than the layers (a language model's --decoder-input-dim)
+        # are projected to ``dim`` after the scaling, before the positions are added
+        input_dim = embed_tokens.embedding_dim
+        self.project_in_dim = nn.Linear(input_dim, dim, bias=False) if input_dim != dim else None
         self.embed_positions = (
             None
             if cfg.no_token_positional_embeddings
@@ -132,6 +136,8 @@ class _EmbeddingMixin(nn.Module):
         """Embeddings of positions ``start:`` of ``tokens`` (B x T) in the residual stream's
         dtype (:func:`residual_dtype`), dropout applied."""
         x = self.embed_tokens(tokens[:, start:]) * self.embed_scale
+        if self.project_in_dim is not None:
+            x = self.project_in_dim(x)
         if self.embed_positions is not None:
             x = x + self.embed_positions(tokens, padding_mask, start)
         if self.layernorm_embedding is not None:

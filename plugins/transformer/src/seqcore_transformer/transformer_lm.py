@@ -22,7 +22,7 @@ class TransformerLanguageModel(LanguageModel):
         # (the language-modeling task gives the same dictionary for both).
         tgt_dict = task.target_dictionary
         src_dict = task.source_dictionary if task.source_dictionary is not None else tgt_dict
-        embed_tokens = Embedding(len(src_dict), cfg.decoder_embed_dim, src_dict.pad())
+        embed_tokens = Embedding(len(src_dict), cfg.decoder_input_dim, src_dict.pad())
         decoder = TransformerDecoder(
             cfg,
             tgt_dict,

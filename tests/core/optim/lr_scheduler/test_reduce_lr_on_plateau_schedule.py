@@ -64,6 +64,56 @@ def test_matches_torch_reduce_lr_on_plateau(
     assert min(got) < 1.0
 
 
+@pytest.mark.parametrize("patience, threshold", [(0, 1e-4), (1, 0.01)])
+def test_maximized_metric_matches_torch_mode_max(make_optimizer, run_events, patience, threshold):
+    """With --maximize-best-checkpoint-metric (BLEU, say) a rising metric is an improvement."""
+    gen = torch.Generator().manual_seed(1)
+    bleu = (torch.rand(30, generator=gen) * 3 + torch.linspace(10, 30, 30)).tolist()
+    sched = ReduceLROnPlateauLRSchedule(
+        cfg(
+            lr=[1.0],
+            lr_patience=patience,
+            lr_shrink=0.5,
+            lr_threshold=threshold,
+            maximize_best_checkpoint_metric=True,
+        ),
+        make_optimizer(),
+    )
+    got = run_events(sched, [("end", e, v) for e, v in enumerate(bleu, start=1)])
+    param = torch.nn.Parameter(torch.zeros(1))
+    ref_opt = torch.optim.SGD([param], lr=1.0)
+    ref = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        ref_opt, mode="max", factor=0.5, patience=patience, threshold=threshold
+    )
+    want = []
+    for v in bleu:
+        ref.step(v)
+        want.append(ref_opt.param_groups[0]["lr"])
+    assert got == want
+    assert sched.best == max(bleu)
+
+
+def test_steadily_improving_bleu_keeps_the_rate(make_optimizer, run_events):
+    sched = ReduceLROnPlateauLRSchedule(
+        cfg(lr=[1.0], maximize_best_checkpoint_metric=True), make_optimizer()
+    )
+    got = run_events(sched, [("end", e, 10.0 + e) for e in range(1, 6)])
+    assert got == [1.0] * 5
+
+
+def test_maximize_flag_reaches_the_schedule():
+    """One --maximize-best-checkpoint-metric feeds the checkpoint choice and the schedule."""
+    from seqcore.cli.train import train_command
+
+    args = ["DATA", "-a", "transformer", "--optimizer", "sgd"]
+    args += ["--lr-scheduler", "reduce_lr_on_plateau"]
+    cfg = train_command.resolve_args(args)
+    assert cfg.lr_scheduler.maximize_best_checkpoint_metric is False
+    cfg = train_command.resolve_args(args + ["--maximize-best-checkpoint-metric"])
+    assert cfg.lr_scheduler.maximize_best_checkpoint_metric is True
+    assert cfg.checkpoint.maximize_best_checkpoint_metric is True
+
+
 def test_no_validation_loss_keeps_lr(make_optimizer, run_events):
     sched = ReduceLROnPlateauLRSchedule(cfg(lr=[1.0]), make_optimizer())
     assert run_events(sched, [("end", 1, None), ("end", 2, None), ("epoch", 3)]) == [1.0] * 3

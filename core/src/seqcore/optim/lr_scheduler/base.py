@@ -4,6 +4,13 @@ Built as ``LRScheduler(cfg, optimizer)`` where ``optimizer`` is a :class:`seqcor
 The trainer calls ``step_begin_epoch(epoch)`` before each epoch, ``step_update(num_updates)``
 after every update and ``step(epoch, val_loss)`` after each epoch's validation; each returns the
 learning rate now in force and sets it on the optimizer.
+
+``val_loss`` is the validation value of ``--best-checkpoint-metric`` (``loss`` by default, but
+``bleu`` or any metric the task reports), and lower is better unless
+``--maximize-best-checkpoint-metric`` is given. As in fairseq, a schedule that reacts to the
+metric reads the direction from its own config: it declares the field
+``maximize_best_checkpoint_metric: bool`` (as ``reduce_lr_on_plateau`` does), which makes the
+flag feed it as well as the checkpoint choice.
 """
 
 from __future__ import annotations
@@ -35,7 +42,9 @@ class LRScheduler:
         return self.optimizer.get_lr()
 
     def step(self, epoch: int, val_loss: float | None = None) -> float:
-        """Called at the end of each epoch; records the best validation loss."""
+        """Called at the end of each epoch with the value of ``--best-checkpoint-metric`` (``None``
+        without validation); records the lowest value seen, as fairseq's base does (a schedule
+        that honours ``--maximize-best-checkpoint-metric`` keeps its own ``best``)."""
         if val_loss is not None:
             self.best = val_loss if self.best is None else min(self.best, val_loss)
         return self.optimizer.get_lr()

@@ -15,22 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqcore.errors import ConfigError
+from seqcore.optim.learning_rate import LearningRateConfig
 from seqcore.optim.lr_scheduler.base import LRScheduler, require_one_lr
 from seqcore.optim.lr_scheduler.registry import register_lr_scheduler
 
 
 @dataclass
-class CosineLRScheduleConfig:
+class CosineLRScheduleConfig(LearningRateConfig):
     warmup_updates: int = field(
         default=0, metadata={"help": "warmup the learning rate linearly for the first N updates"}
     )
     warmup_init_lr: float = field(
         default=-1.0,
         metadata={"help": "initial learning rate during warmup phase; default is --min-lr"},
-    )
-    lr: list[float] = field(
-        default_factory=lambda: [0.25],
-        metadata={"help": "learning rate (one value per epoch for the fixed schedule)"},
     )
     min_lr: float = field(default=0.0, metadata={"help": "min learning rate"})
     t_mult: float = field(
@@ -46,6 +43,7 @@ class CosineLRScheduleConfig:
     max_update: int = field(default=0, metadata={"help": "force stop training at specified update"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         require_one_lr("cosine", self.lr)
         if not self.lr[0] > self.min_lr:
             raise ConfigError(f"--lr {self.lr[0]} must be more than --min-lr {self.min_lr}")

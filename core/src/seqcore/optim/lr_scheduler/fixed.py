@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqcore.errors import ConfigError
+from seqcore.optim.learning_rate import LearningRateConfig
 from seqcore.optim.lr_scheduler.base import LRScheduler
 from seqcore.optim.lr_scheduler.registry import register_lr_scheduler
 
 
 @dataclass
-class FixedLRScheduleConfig:
+class FixedLRScheduleConfig(LearningRateConfig):
     force_anneal: int | None = field(
         default=None, metadata={"help": "force annealing at specified epoch"}
     )
@@ -28,14 +29,9 @@ class FixedLRScheduleConfig:
     warmup_updates: int = field(
         default=0, metadata={"help": "warmup the learning rate linearly for the first N updates"}
     )
-    lr: list[float] = field(
-        default_factory=lambda: [0.25],
-        metadata={"help": "learning rate (one value per epoch for the fixed schedule)"},
-    )
 
     def __post_init__(self) -> None:
-        if not self.lr:
-            raise ConfigError("--lr needs at least one value")
+        super().__post_init__()
         if self.warmup_updates < 0:
             raise ConfigError(f"--warmup-updates {self.warmup_updates} must not be negative")
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqcore.errors import ConfigError
+from seqcore.optim.learning_rate import LearningRateConfig
 from seqcore.optim.lr_scheduler.base import LRScheduler, require_one_lr
 from seqcore.optim.lr_scheduler.registry import register_lr_scheduler
 
 
 @dataclass
-class InverseSquareRootLRScheduleConfig:
+class InverseSquareRootLRScheduleConfig(LearningRateConfig):
     warmup_updates: int = field(
         default=4000,
         metadata={"help": "warmup the learning rate linearly for the first N updates"},
@@ -26,12 +27,9 @@ class InverseSquareRootLRScheduleConfig:
         default=-1.0,
         metadata={"help": "initial learning rate during warmup phase; default is 0"},
     )
-    lr: list[float] = field(
-        default_factory=lambda: [0.25],
-        metadata={"help": "learning rate (one value per epoch for the fixed schedule)"},
-    )
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         require_one_lr("inverse_sqrt", self.lr)
         if self.warmup_updates <= 0:
             raise ConfigError(

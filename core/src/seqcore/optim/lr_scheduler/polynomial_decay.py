@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqcore.errors import ConfigError
+from seqcore.optim.learning_rate import LearningRateConfig
 from seqcore.optim.lr_scheduler.base import LRScheduler
 from seqcore.optim.lr_scheduler.registry import register_lr_scheduler
 
 
 @dataclass
-class PolynomialDecayLRScheduleConfig:
+class PolynomialDecayLRScheduleConfig(LearningRateConfig):
     warmup_updates: int = field(
         default=0, metadata={"help": "warmup the learning rate linearly for the first N updates"}
     )
@@ -36,14 +37,9 @@ class PolynomialDecayLRScheduleConfig:
         metadata={"help": "total number of updates over which to decay; default --max-update"},
     )
     max_update: int = field(default=0, metadata={"help": "force stop training at specified update"})
-    lr: list[float] = field(
-        default_factory=lambda: [0.25],
-        metadata={"help": "learning rate (one value per epoch for the fixed schedule)"},
-    )
 
     def __post_init__(self) -> None:
-        if not self.lr:
-            raise ConfigError("--lr needs at least one value")
+        super().__post_init__()
         if self.warmup_updates < 0:
             raise ConfigError(f"--warmup-updates {self.warmup_updates} must not be negative")
         total = self.total_num_update or self.max_update

@@ -1,13 +1,15 @@
 """``reduce_lr_on_plateau``: shrink the rate when the validation loss stops improving.
 
 fairseq's ``reduce_lr_on_plateau`` schedule, which drives ``torch.optim.lr_scheduler.
-ReduceLROnPlateau`` in mode "min" with a relative threshold; the same rule is written out here
-so that its whole state is ours to save. After each validation the loss counts as an improvement
-when it is below ``best * (1 - lr_threshold)``; after more than ``--lr-patience`` epochs in a row
-without one, the rate is multiplied by ``--lr-shrink`` (a change of 1e-8 or less is skipped, as
-torch does). An optional linear warmup from ``--warmup-init-lr`` (default 0) to ``--lr`` over
-``--warmup-updates`` updates comes first; validation losses do not shrink the rate until the
-warmup is over.
+ReduceLROnPlateau`` with a relative threshold, in mode "max" under
+``--maximize-best-checkpoint-metric`` and "min" otherwise; the same rule is written out here so
+that its whole state is ours to save. After each validation the value of
+``--best-checkpoint-metric`` counts as an improvement when it is below ``best * (1 -
+lr_threshold)`` (above ``best * (1 + lr_threshold)`` when maximized); after more than
+``--lr-patience`` epochs in a row without one, the rate is multiplied by ``--lr-shrink`` (a change
+of 1e-8 or less is skipped, as torch does). An optional linear warmup from ``--warmup-init-lr``
+(default 0) to ``--lr`` over ``--warmup-updates`` updates comes first; validation losses do not
+shrink the rate until the warmup is over.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqcore.errors import ConfigError
+from seqcore.optim.learning_rate import LearningRateConfig
 from seqcore.optim.lr_scheduler.base import LRScheduler, require_one_lr
 from seqcore.optim.lr_scheduler.registry import register_lr_scheduler
 
@@ -24,7 +27,7 @@ MIN_LR_CHANGE = 1e-8
 
 
 @dataclass
-class ReduceLROnPlateauLRScheduleConfig:
+class ReduceLROnPlateauLRScheduleConfig(LearningRateConfig):
     lr_shrink: float = field(
         default=0.1, metadata={"help": "shrink factor for annealing, lr_new = (lr * lr_shrink)"}
     )
@@ -43,12 +46,15 @@ class ReduceLROnPlateauLRScheduleConfig:
         default=-1.0,
         metadata={"help": "initial learning rate during warmup phase; default is 0"},
     )
-    lr: list[float] = field(
-        default_factory=lambda: [0.25],
-        metadata={"help": "learning rate (one value per epoch for the fixed schedule)"},
+    # the same field as ``seqcore train``'s checkpoint option: one flag feeds both, so the
+    # schedule reads the metric in the direction the best checkpoint is chosen by (fairseq's
+    # ``II("checkpoint.maximize_best_checkpoint_metric")``)
+    maximize_best_checkpoint_metric: bool = field(
+        default=False, metadata={"help": "a larger metric is better"}
     )
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         require_one_lr("reduce_lr_on_plateau", self.lr)
         if not 0.0 <= self.lr_shrink < 1.0:
             raise ConfigError(f"--lr-shrink {self.lr_shrink} must be in [0, 1)")
@@ -78,7 +84,13 @@ class ReduceLROnPlateauLRSchedule(LRScheduler):
         self.optimizer.set_lr(self.warmup_init_lr)
 
     def is_improvement(self, val_loss: float) -> bool:
-        return self.best is None or val_loss < self.best * (1.0 - self.cfg.lr_threshold)
+        """Whether ``val_loss`` (the value of ``--best-checkpoint-metric``) beats the best so far
+        by more than the relative ``--lr-threshold``, in the metric's direction."""
+        if self.best is None:
+            return True
+        if self.cfg.maximize_best_checkpoint_metric:
+            return val_loss > self.best * (1.0 + self.cfg.lr_threshold)
+        return val_loss < self.best * (1.0 - self.cfg.lr_threshold)
 
     def step(self, epoch: int, val_loss: float | None = None) -> float:
         if val_loss is None or not self.warmup_end:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from seqcore.optim.lr_scheduler.base import LRScheduler
 from seqcore.registry import LR_SCHEDULERS
-
-LR_SCHEDULER_REGISTRY = LR_SCHEDULERS
 
 
 def register_lr_scheduler(name: str, dataclass: type | None = None) -> Callable[[type], type]:
     """Class decorator: register an :class:`~seqcore.optim.lr_scheduler.LRScheduler` subclass."""
-    from seqcore.optim.lr_scheduler.base import LRScheduler
-
     return LR_SCHEDULERS.class_decorator(name, dataclass, LRScheduler)

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqcore.errors import ConfigError
+from seqcore.optim.learning_rate import LearningRateConfig
 from seqcore.optim.lr_scheduler.base import LRScheduler, require_one_lr
 from seqcore.optim.lr_scheduler.registry import register_lr_scheduler
 
 
 @dataclass
-class TriStageLRScheduleConfig:
+class TriStageLRScheduleConfig(LearningRateConfig):
     warmup_steps: int = field(
         default=0, metadata={"help": "warmup the learning rate linearly for the first N updates"}
     )
@@ -43,12 +44,9 @@ class TriStageLRScheduleConfig:
     )
     final_lr_scale: float = field(default=0.01, metadata={"help": "final learning rate scale"})
     max_update: int = field(default=0, metadata={"help": "force stop training at specified update"})
-    lr: list[float] = field(
-        default_factory=lambda: [0.25],
-        metadata={"help": "learning rate (one value per epoch for the fixed schedule)"},
-    )
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         require_one_lr("tri_stage", self.lr)
         if self.final_lr_scale <= 0:
             raise ConfigError(f"--final-lr-scale {self.final_lr_scale} must be positive")
