@@ -27,6 +27,13 @@ def test_a_distribution_that_is_not_installed_gets_the_pinned_pip_command(fresh_
     assert why == "which is not installed here; pip install 'seqcore-plugin-gone-xyz==3.1.4'"
 
 
+def test_a_checkpoint_from_before_the_core_was_renamed_never_points_to_pypi_s_seqcore(
+    fresh_loader,
+):
+    why = loader.why_unavailable(Origin("distribution", "seqcore", "0.0.1"))
+    assert "seqcore-toolkit" in why and "'seqcore==" not in why
+
+
 def test_an_installed_distribution_that_failed_to_load_gives_its_error(fresh_loader):
     error = "plug-in seqcore-plugin-toy 0.3.1 (entry point 'toy' -> seqcore_toy) failed to load: X"
     _record(fresh_loader, "seqcore-plugin-toy", version="0.3.1", errors=[error])

@@ -174,7 +174,7 @@ def _raised_at(exc: BaseException, roots: list[Path]) -> str | None:
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"{exc.filename}:{exc.lineno}"
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        path = Path(frame.filename)
+        path = Path(frame.filename).resolve()  # the roots are resolved too (symlinked folders)
         if any(path == root or root in path.parents for root in roots):
             return f"{frame.filename}:{frame.lineno}"
     return None
@@ -406,6 +406,8 @@ def why_unavailable(where: origin.Origin | None) -> str:
         return f"which is not installed here; pass --user-dir {where.name}"
     if where.kind != "distribution":
         return f"which is not installed here; install the plug-in that provides {where.name}"
+    if where.name == "seqcore":  # the core's name before seqcore-toolkit (PyPI's is unrelated)
+        where = dataclasses.replace(where, name=CORE_DISTRIBUTION)
     import importlib_metadata
 
     pinned = f"'{where.name}=={where.version}'" if where.version else where.name

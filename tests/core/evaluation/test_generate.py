@@ -19,6 +19,8 @@ from core.evaluation.helpers import (
 )
 from support import run_seqcore
 
+from seqcore.evaluation.scoring import TOKEN_BLEU_NOTE
+
 TEST = copy_splits()["test"]
 
 
@@ -43,6 +45,10 @@ def test_copy_model_reaches_bleu_above_90_and_bleu_is_sacrebleus(copy_data, copy
     bleu_line = result.stdout.splitlines()[-1]
     assert bleu_line == f"Generate test with beam=5: {expected.format()}"
     assert expected.score > 90
+    # no detokenizer here: said once, just before the BLEU line, and sacrebleu stays quiet
+    assert result.stdout.splitlines()[-2] == TOKEN_BLEU_NOTE
+    assert result.stdout.count("NOTE: BLEU") == 1
+    assert "detokenize your test data" not in result.stderr
 
 
 def test_lines_follow_fairseqs_format(copy_data, copy_model):
@@ -122,6 +128,7 @@ def test_sentencepiece_folder_detokenizes_d_lines_and_scores_detokenized_text(sp
     ids = sorted(rows["T"])
     expected = sacrebleu.corpus_bleu([rows["D"][i][1] for i in ids], [[raw[i] for i in ids]])
     assert result.stdout.splitlines()[-1] == f"Generate test with beam=5: {expected.format()}"
+    assert "NOTE: BLEU" not in result.stdout  # detokenized text: no note
 
 
 def test_remove_bpe_sentencepiece_decodes_h_lines(spm_data, spm_model):

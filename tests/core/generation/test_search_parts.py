@@ -41,7 +41,7 @@ def test_beam_search_step_ranks_cumulative_scores():
     g = torch.Generator().manual_seed(0)
     lprobs = torch.randn(2, 3, 5, generator=g).log_softmax(-1)
     prev = torch.randn(2, 3, generator=g)
-    scores, tokens, beams = BeamSearch().step(1, lprobs, prev)
+    scores, tokens, beams = BeamSearch().step(1, lprobs.clone(), prev)  # it may overwrite them
     assert scores.shape == (2, 6)
     for b in range(2):
         every = sorted(

@@ -94,17 +94,35 @@ def test_reorder_incremental_state(helpers, new_order):
     assert (full[:, 4:] - inc).abs().max() < TOL
 
 
-def test_cache_is_batch_first(helpers):
-    """Every cached tensor has the batch on dimension 0 (what the core's reorder relies on)."""
+def test_cache_is_written_in_place_and_the_encoder_keys_follow_the_encoder_output(helpers):
+    """As beam search uses it: each step writes into the self-attention buffers allocated
+    before (no copy of the cache per step), and while the encoder output passed is the same
+    tensor (every beam of a sentence has the same source) a reorder within the sentences' beams
+    copies no encoder keys or values; decoding still equals a full forward pass."""
+    gen = torch.Generator().manual_seed(5)
     model = helpers.build(helpers.tiny_config()).eval()
-    src = torch.full((5, 4), 7)
-    prev = torch.full((5, 3), 9)
-    state: dict = {}
+    beam = 3
+    src = helpers.random_tokens(gen, 2, 5, 40).repeat_interleave(beam, dim=0)
+    prev = helpers.random_tokens(gen, 2 * beam, 6, 48)
+    prev[:, 0] = EOS
     with torch.no_grad():
-        model.decoder(prev, model.encoder(src, None), state)
-    tensors = [t for v in state.values() if isinstance(v, dict) for t in v.values()]
-    assert len(tensors) == 2 * 2 * 2  # k and v, self- and encoder attention, 2 layers
-    assert all(t.size(0) == 5 for t in tensors)
+        encoder_out = model.encoder(src, None)
+        state: dict = {}
+        decode_step_by_step(model.decoder, prev, encoder_out, state, 0, 2)
+        caches = [v for v in state.values() if isinstance(v, dict)]
+        buffers = [c["k"].data_ptr() for c in caches if "length" in c]
+        encoder_keys = [c["k"].data_ptr() for c in caches if "source" in c]
+        assert len(buffers) == len(encoder_keys) == 2  # 2 layers
+        order = torch.tensor([2, 2, 0, 4, 3, 3])  # within each sentence's beams
+        model.decoder.reorder_incremental_state(state, order)
+        continued = torch.cat([prev[order, :2], prev[:, 2:]], dim=1)
+        inc = decode_step_by_step(model.decoder, continued, encoder_out, state, 2, 6)
+        caches = [v for v in state.values() if isinstance(v, dict)]
+        assert [c["k"].data_ptr() for c in caches if "source" in c] == encoder_keys
+        assert all(c["length"] == 6 for c in caches if "length" in c)
+        assert len({c["k"].data_ptr() for c in caches if "length" in c} & set(buffers)) == 0
+        full, _ = model(src, None, continued)
+    assert (full[:, 2:] - inc).abs().max() < TOL
 
 
 @pytest.mark.parametrize("normalize_before", [False, True])

@@ -63,6 +63,11 @@ class OutputText:
         self.detokenize = bpe == "sentencepiece" and remove_bpe != "sentencepiece"
         self.tokenizer = tokenizer
 
+    @property
+    def detokenizes(self) -> bool:
+        """Whether anything turns the tokens back into text (the text BLEU is computed on)."""
+        return self.remove_bpe is not None or self.detokenize or self.tokenizer is not None
+
     def string(self, dictionary: Any, tokens: Any, escape_unk: bool = False) -> str:
         return dictionary.string(tokens, self.remove_bpe, escape_unk=escape_unk)
 

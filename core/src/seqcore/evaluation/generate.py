@@ -38,7 +38,7 @@ from seqcore.evaluation.loading import (
     resolve_max_positions,
     synchronize,
 )
-from seqcore.evaluation.scoring import CorpusScorer
+from seqcore.evaluation.scoring import TOKEN_BLEU_NOTE, CorpusScorer
 from seqcore.generation import GenerationConfig, SequenceGenerator, SequenceScorer
 from seqcore.safe_files import make_folder, open_replacing, remove_leftovers
 
@@ -133,7 +133,9 @@ def generate(cfg: ResolvedConfig) -> float | None:
         generator = SequenceScorer(loaded.models, tgt_dict)
     else:
         generator = SequenceGenerator.from_config(loaded.models, tgt_dict, gen)
-    scorer = CorpusScorer(opts.scoring, opts.sacrebleu_tokenizer, opts.sacrebleu_lowercase)
+    scorer = CorpusScorer(
+        opts.scoring, opts.sacrebleu_tokenizer, opts.sacrebleu_lowercase, text.detokenizes
+    )
     has_target = False
     num_sentences = num_tokens = 0
     seconds = 0.0
@@ -185,5 +187,7 @@ def generate(cfg: ResolvedConfig) -> float | None:
         )
         if not has_target:
             return None
+        if scorer.on_tokens:
+            out.write(TOKEN_BLEU_NOTE + "\n")
         out.write(f"Generate {opts.gen_subset} with beam={gen.beam}: {scorer.result_string()}\n")
     return scorer.score()

@@ -56,15 +56,21 @@ class EnsembleModel:
         encoder_outs: list[Any],
         states: list[IncrementalState | None],
         new_order: torch.Tensor,
+        encoder_too: bool = True,
     ) -> list[Any]:
         """Select (and repeat) batch rows ``new_order`` of every cache, in place, and of every
-        encoder output, returned."""
+        encoder output (unless ``encoder_too`` is false), returned.
+
+        Beam search leaves the encoder outputs as they are (``encoder_too=False``) while no
+        sentence leaves the batch: every hypothesis of a sentence has the same encoder output,
+        and a new order of as many rows only moves hypotheses among the beams of their own
+        sentence. Decoders may rely on that too, for what they cache of the encoder output."""
         reordered = []
         for model, encoder_out, state in zip(self.models, encoder_outs, states):
             if state:
                 model.decoder.reorder_incremental_state(state, new_order)
             encoder = self._encoder(model)
-            if encoder is not None and encoder_out is not None:
+            if encoder_too and encoder is not None and encoder_out is not None:
                 encoder_out = encoder.reorder_encoder_out(encoder_out, new_order)
             reordered.append(encoder_out)
         return reordered

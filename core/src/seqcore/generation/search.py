@@ -1,10 +1,12 @@
 """One step of a search: from next-token log-probabilities to ranked candidate extensions.
 
-Every strategy takes ``lprobs`` (bsz x beam x V, already constrained) and each hypothesis'
-cumulative score so far (bsz x beam, ``None`` at step 0), and returns three bsz x C tensors,
+Every strategy takes ``lprobs`` (bsz x beam x V, already constrained; the strategy may
+overwrite it) and each hypothesis' cumulative score so far (bsz x beam, ``None`` at step 0);
+NaN log-probabilities (a model's overflow) count as ``-inf``. It returns three bsz x C tensors,
 best candidates first where the strategy ranks them: the candidates' cumulative scores, their
 tokens, and the beam each one extends. At step 0 every beam of a sentence holds the same
-hypothesis, so only the first beam is expanded.
+hypothesis (``lprobs`` may be one row per sentence, broadcast over the beams), so only the
+first beam is expanded.
 """
 
 from __future__ import annotations
@@ -21,14 +23,30 @@ class BeamSearch:
 
     def step(self, step: int, lprobs: torch.Tensor, prev_scores: torch.Tensor | None) -> Candidates:
         bsz, beam, vocab = lprobs.shape
-        if step == 0:
+        width = min(2 * beam, beam * vocab)
+        if step == 0 and width <= vocab:  # the first beam's candidates only
+            scores, tokens = _top(lprobs[:, 0], width)
+            return scores, tokens, torch.zeros_like(tokens)
+        if step == 0:  # (the beams may be one row expanded: write into a copy)
             lprobs = lprobs.clone()
             lprobs[:, 1:] = -math.inf
         else:
-            lprobs = lprobs + prev_scores.unsqueeze(-1)
-        flat = lprobs.view(bsz, beam * vocab)
-        scores, flat_index = flat.topk(min(2 * beam, flat.size(1)), dim=1)
+            lprobs.add_(prev_scores.unsqueeze(-1))  # in place: a pass and a copy fewer
+        scores, flat_index = _top(lprobs.view(bsz, beam * vocab), width)
         return scores, flat_index % vocab, torch.div(flat_index, vocab, rounding_mode="floor")
+
+
+def _top(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` largest of each row of ``scores`` and their indices, NaN counted as ``-inf``.
+
+    torch's top-k ranks NaN above every number, so a row holding one returns it among its
+    first: only then are the NaNs replaced (in place) and the top-k taken again, which spares
+    the common case a pass over the whole matrix."""
+    top, index = scores.topk(k, dim=1)
+    if bool(torch.isnan(top).any()):
+        scores.masked_fill_(torch.isnan(scores), -math.inf)
+        top, index = scores.topk(k, dim=1)
+    return top, index
 
 
 class Sampling:
@@ -46,6 +64,7 @@ class Sampling:
 
     def step(self, step: int, lprobs: torch.Tensor, prev_scores: torch.Tensor | None) -> Candidates:
         bsz, beam, _ = lprobs.shape
+        lprobs = lprobs.masked_fill(torch.isnan(lprobs), -math.inf)
         if step == 0:
             lprobs = lprobs[:, :1]
         if self.topp > 0:

@@ -13,6 +13,12 @@ The semantics are fairseq's ``SequenceGenerator``:
   has ``beam`` finished hypotheses, or at the maximum length.
 - Finished sentences leave the batch: the tokens, scores, encoder outputs and decoder caches of
   the rest are gathered with one index per step, so the work shrinks as sentences end.
+
+What it costs: the first step runs one row per sentence (all its beams are the same hypothesis
+then), and its caches are expanded to the beams after it; the encoder outputs are reordered only
+when sentences leave (every hypothesis of a sentence has the same); the search's passes over
+the beam x vocabulary scores are the log-softmax, the sum with the hypotheses' scores (in
+place), and top-k.
 """
 
 from __future__ import annotations
@@ -151,9 +157,10 @@ class SequenceGenerator:
             prefix_tokens = prefix_tokens.to(device=device, dtype=torch.long)
 
         encoder_outs = self.model.encode(src_tokens, net_input.get("src_lengths"))
-        expand = torch.arange(bsz, device=device).repeat_interleave(beam)
         states = self.model.new_states()
-        encoder_outs = self.model.reorder(encoder_outs, states, expand)
+        # The first step runs one row per sentence (every beam holds the same hypothesis then);
+        # the encoder outputs and caches are expanded to `beam` rows per sentence after it.
+        rows_per_sentence = 1
 
         # Row r of tokens/scores is beam r % beam of live sentence r // beam.
         tokens = torch.full((bsz * beam, max_len + 2), self.pad, dtype=torch.long, device=device)
@@ -163,19 +170,26 @@ class SequenceGenerator:
         ignored = torch.zeros(bsz, beam, dtype=torch.bool, device=device)
         finalized: list[list[Hypothesis]] = [[] for _ in range(bsz)]
         new_order = None
+        sentences_left = False  # whether sentences left the batch at the last step
 
         for step in range(max_len + 1):
             if new_order is not None:
-                encoder_outs = self.model.reorder(encoder_outs, states, new_order)
-            lprobs = self.model.next_log_probs(
-                tokens[:, : step + 1], encoder_outs, states, self.temperature
-            )
-            lprobs = self._constrain(lprobs, tokens[:, : step + 1], step, max_len, prefix_tokens)
+                expanding = rows_per_sentence == 1
+                encoder_outs = self.model.reorder(
+                    encoder_outs,
+                    states,
+                    torch.div(new_order, beam, rounding_mode="floor") if expanding else new_order,
+                    encoder_too=sentences_left or expanding,
+                )
+                rows_per_sentence = beam
+            prefix = tokens[:: beam // rows_per_sentence, : step + 1]
+            lprobs = self.model.next_log_probs(prefix, encoder_outs, states, self.temperature)
+            lprobs = self._constrain(lprobs, prefix, step, max_len, prefix_tokens)
 
-            live = lprobs.size(0) // beam
+            live = lprobs.size(0) // rows_per_sentence
             cand_scores, cand_tokens, cand_beams = self.search.step(
                 step,
-                lprobs.view(live, beam, -1),
+                lprobs.view(live, rows_per_sentence, -1).expand(live, beam, -1),
                 scores.view(live, beam, -1)[:, :, step - 1] if step > 0 else None,
             )
             cand_rows = cand_beams + torch.arange(live, device=device).unsqueeze(1) * beam
@@ -192,7 +206,8 @@ class SequenceGenerator:
             )
             if step == max_len or bool(done.all()):
                 break
-            if bool(done.any()):
+            sentences_left = bool(done.any())
+            if sentences_left:
                 keep = (~done).nonzero().squeeze(1)
                 cand_scores, cand_tokens, cand_rows = (
                     cand_scores[keep],
@@ -229,15 +244,17 @@ class SequenceGenerator:
         max_len: int,
         prefix_tokens: torch.Tensor | None,
     ) -> torch.Tensor:
-        """Apply the length rules, penalties, forced prefix and n-gram blocking to ``lprobs``."""
-        lprobs = lprobs.masked_fill(torch.isnan(lprobs), -math.inf)
+        """Apply the length rules, penalties, forced prefix and n-gram blocking to ``lprobs``
+        (in place where it can). NaN log-probabilities are left to the search, which counts
+        them as ``-inf``."""
         lprobs[:, self.pad] = -math.inf
         lprobs[:, self.unk] -= self.unk_penalty
         if step >= max_len:
             lprobs[:, : self.eos] = -math.inf
             lprobs[:, self.eos + 1 :] = -math.inf
         if prefix_tokens is not None and step < prefix_tokens.size(1) and step < max_len:
-            forced = prefix_tokens[:, step].repeat_interleave(self.beam_size).unsqueeze(1)
+            rows_per_sentence = lprobs.size(0) // prefix_tokens.size(0)
+            forced = prefix_tokens[:, step].repeat_interleave(rows_per_sentence).unsqueeze(1)
             only_forced = torch.full_like(lprobs, -math.inf).scatter_(
                 1, forced, lprobs.gather(1, forced)
             )

@@ -9,9 +9,19 @@ Two modules, one per use, so that neither needs a branch per call:
 - :class:`EncoderDecoderAttention` projects the encoder output into keys and values once per
   decoding run and caches them.
 
-Caches hold ``B x H x T x head_dim`` tensors in the caller's ``incremental_state``: batch first, so
-the core decoder's ``reorder_incremental_state`` (which reorders dimension 0 of every cached
-tensor) is right for beam search as it is.
+Caches live in the caller's ``incremental_state``, and each module reorders its own
+(``reorder_cache``) as beam search moves hypotheses:
+
+- self-attention keeps its keys and values in buffers allocated for several positions at once
+  and written in place, laid out time first (``capacity x B x H x head_dim``): reordering the
+  filled positions is one ``index_select`` into a second buffer of the same shape, where
+  concatenating each step and reordering the result copied the whole cache twice per step;
+- encoder-decoder attention keeps ``B x H x S x head_dim`` keys and values of the encoder
+  output: a function of that output alone, so they follow it rather than the orders given. A
+  reorder only notes the order; the next step takes the keys and values in the orders noted
+  only if the caller passes a reordered encoder output (another tensor), and otherwise keeps
+  them as they are. Beam search reorders the encoder output only when sentences leave the batch
+  (every hypothesis of a sentence has the same one), so most steps copy nothing here.
 
 Masks are boolean (True = may attend) and built once per forward by the encoder or decoder, not
 per layer; ``None`` when nothing needs masking.
@@ -216,14 +226,57 @@ class SelfAttention(IncrementalStateMixin, nn.Module):
         qkv = qkv.view(bsz, length, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.transpose(1, 3).unbind(2)  # each B x H x T x head_dim
         if incremental_state is not None:
-            cache = self.get_incremental_state(incremental_state, "kv")
-            if cache is not None:
-                k = torch.cat([cache["k"], k], dim=2)
-                v = torch.cat([cache["v"], v], dim=2)
-            self.set_incremental_state(incremental_state, "kv", {"k": k, "v": v})
+            k, v = self._cached(incremental_state, k, v)
         y = attention(q, k, v, attn_mask, self.dropout if self.training else 0.0, is_causal)
         y = y.transpose(1, 2).reshape(bsz, length, dim)
         return _project_out(self.out_proj, y, packing, attention_keeps_output(q))
+
+    def _cached(
+        self, incremental_state: IncrementalState, k: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Write the new positions' keys and values (B x H x new x head_dim) into the cache and
+        return all the cached ones, B x H x T x head_dim (views of the time-first buffers)."""
+        cache = self.get_incremental_state(incremental_state, "kv")
+        k, v = k.permute(2, 0, 1, 3), v.permute(2, 0, 1, 3)  # time first: new x B x H x hd
+        if cache is None:
+            cache = {"length": 0, "k": _buffer(k, 0), "v": _buffer(v, 0), "spare": None}
+            self.set_incremental_state(incremental_state, "kv", cache)
+        start = cache["length"]
+        end = start + k.size(0)
+        if end > cache["k"].size(0):  # grow, doubling: a handful of copies per decoding run
+            for name in ("k", "v"):
+                grown = _buffer(cache[name], 2 * end)
+                grown[:start] = cache[name][:start]
+                cache[name] = grown
+            cache["spare"] = None
+        cache["k"][start:end] = k
+        cache["v"][start:end] = v
+        cache["length"] = end
+        return cache["k"][:end].permute(1, 2, 0, 3), cache["v"][:end].permute(1, 2, 0, 3)
+
+    def reorder_cache(self, incremental_state: IncrementalState, new_order: torch.Tensor) -> None:
+        """Select (and repeat) rows ``new_order`` of the cached keys and values: one
+        ``index_select`` of the filled positions into the spare buffers, which then swap."""
+        cache = self.get_incremental_state(incremental_state, "kv")
+        if cache is None:
+            return
+        length, rows = cache["length"], new_order.numel()
+        spare = cache["spare"]
+        if spare is None or spare[0].size(1) != rows:
+            spare = tuple(_buffer(cache[name], cache[name].size(0), rows) for name in ("k", "v"))
+        for name, target in zip(("k", "v"), spare):
+            torch.index_select(cache[name][:length], 1, new_order, out=target[:length])
+        old = (cache["k"], cache["v"])
+        cache["k"], cache["v"] = spare
+        cache["spare"] = old if old[0].size(1) == rows else None
+
+
+def _buffer(like: torch.Tensor, positions: int, rows: int | None = None) -> torch.Tensor:
+    """An empty time-first buffer of keys or values for ``positions`` (at least 8) positions
+    and ``rows`` rows (``like``'s by default), of the dtype, device and ``H x head_dim`` of
+    ``like``, itself time-first (``T x B x H x head_dim``)."""
+    rows = like.size(1) if rows is None else rows
+    return like.new_empty(max(positions, 8), rows, *like.shape[2:])
 
 
 class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
@@ -266,12 +319,7 @@ class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
         """``x``: B x T x C, or its packed rows with the ``packing`` that places them;
         ``encoder_out``: B x S x kdim, or its packed rows with ``encoder_packing``;
         ``attn_mask``: B x 1 x 1 x S."""
-        cache = self.get_incremental_state(incremental_state, "kv")
-        if cache is not None:
-            k, v = cache["k"], cache["v"]
-        else:
-            k, v = self._keys_values(encoder_out, encoder_packing)
-            self.set_incremental_state(incremental_state, "kv", {"k": k, "v": v})
+        k, v = self._cached_keys_values(incremental_state, encoder_out, encoder_packing)
         q = self.q_proj(x)
         if packing is not None:
             q = packing.unpack(q)
@@ -280,3 +328,35 @@ class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
         y = attention(q, k, v, attn_mask, self.dropout if self.training else 0.0)
         y = y.transpose(1, 2).reshape(bsz, length, dim)
         return _project_out(self.out_proj, y, packing, attention_keeps_output(q))
+
+    def _cached_keys_values(
+        self,
+        incremental_state: IncrementalState | None,
+        encoder_out: torch.Tensor,
+        encoder_packing: Packing | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The keys and values of ``encoder_out``: cached while it is the tensor they were
+        computed from; for a new one (reordered by the caller), the cached ones taken in the
+        orders given since (see the module), or computed again when none was."""
+        cache = self.get_incremental_state(incremental_state, "kv")
+        if cache is not None and cache["source"] is not encoder_out:
+            order = cache["order"]
+            if order is None or order.numel() != encoder_out.size(0):
+                cache = None
+            else:
+                k, v = (cache[name].index_select(0, order) for name in ("k", "v"))
+                cache = {"k": k, "v": v, "source": encoder_out, "order": None}
+                self.set_incremental_state(incremental_state, "kv", cache)
+        if cache is None:
+            k, v = self._keys_values(encoder_out, encoder_packing)
+            cache = {"k": k, "v": v, "source": encoder_out, "order": None}
+            self.set_incremental_state(incremental_state, "kv", cache)
+        return cache["k"], cache["v"]
+
+    def reorder_cache(self, incremental_state: IncrementalState, new_order: torch.Tensor) -> None:
+        """Note the new order; the keys and values follow it only if the caller reorders the
+        encoder output too (see :meth:`_cached_keys_values`)."""
+        cache = self.get_incremental_state(incremental_state, "kv")
+        if cache is not None:
+            order = cache["order"]
+            cache["order"] = new_order if order is None else order.index_select(0, new_order)

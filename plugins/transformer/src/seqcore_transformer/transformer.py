@@ -354,6 +354,17 @@ class TransformerDecoder(_EmbeddingMixin, Decoder):
     def output_layer(self, features: torch.Tensor) -> torch.Tensor:
         return F.linear(features, self.output_projection.weight)
 
+    def reorder_incremental_state(
+        self, incremental_state: IncrementalState, new_order: torch.Tensor
+    ) -> None:
+        """Each attention reorders its own cache (``reorder_cache``): the self-attention
+        caches in one pass each; the encoder output's keys and values follow the encoder output
+        the next step is given (see the attention module)."""
+        for layer in self.layers:
+            layer.self_attn.reorder_cache(incremental_state, new_order)
+            if layer.encoder_attn is not None:
+                layer.encoder_attn.reorder_cache(incremental_state, new_order)
+
     def max_positions(self) -> int:
         return self.max_target_positions
 
