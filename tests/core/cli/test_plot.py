@@ -85,3 +85,33 @@ def test_a_log_without_records_is_named(tmp_path: Path):
         f"seqcore: error: {log}: no loss records; plot reads the output of seqcore train "
         "--log-format json\n"
     )
+
+
+def test_an_unknown_picture_type_is_one_line(tmp_path: Path):
+    pytest.importorskip("matplotlib")
+    log = write_log(tmp_path / "run.log")
+    out = tmp_path / "curves.xyz"
+    result = run_cli("plot", str(log), "-o", str(out))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"seqcore: error: -o {out}: cannot write a picture of type")
+    assert "png" in result.stderr and result.stderr.count("\n") == 1
+    assert not out.exists()
+
+
+def test_a_failed_write_leaves_the_earlier_picture(tmp_path: Path):
+    pytest.importorskip("matplotlib")
+    log = write_log(tmp_path / "run.log")
+    out = tmp_path / "curves.png"
+    out.write_bytes(b"the earlier picture")
+
+    def fills_the_disk(self, fname, **kwargs):  # a part of the picture, then the disk is full
+        Path(fname).write_bytes(b"\x89PNG part")
+        raise OSError(28, "No space left on device")
+
+    with mock.patch("matplotlib.figure.Figure.savefig", fills_the_disk):
+        result = run_cli("plot", str(log), "-o", str(out))
+    assert result.returncode == 1
+    assert result.stderr.startswith("seqcore: error: ") and str(out) in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert out.read_bytes() == b"the earlier picture"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png", "run.log"]

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from seqcore.errors import ConfigError, DataError
+from seqcore.safe_files import replacing
 
 PLOT_EXTRA = "plot"
 
@@ -108,10 +109,15 @@ def draw(runs: list[Curves], output: str | os.PathLike) -> Path:
         axes[1][0].grid(alpha=0.3)
     axes[-1][0].set_xlabel("updates")
     output = Path(output)
+    kind = output.suffix[1:].lower() or "png"
     try:
-        fig.savefig(output, dpi=100, bbox_inches="tight")
-    except (OSError, ValueError) as e:
-        raise ConfigError(f"-o {output}: cannot write the picture ({e})") from None
+        if kind not in fig.canvas.get_supported_filetypes():
+            raise ConfigError(
+                f"-o {output}: cannot write a picture of type '{kind}'; "
+                f"supported: {', '.join(sorted(fig.canvas.get_supported_filetypes()))}"
+            )
+        with replacing(output, "picture") as tmp:  # the whole picture or none, as every writer
+            fig.savefig(tmp, format=kind, dpi=100, bbox_inches="tight")
     finally:
         plt.close(fig)
     return output
