@@ -159,13 +159,18 @@ def cli() -> None:
 
 
 def _configure_logging() -> None:
+    """seqcore's console handler (INFO and up, to stderr) on the ``seqcore`` logger, made once
+    per process and found again by its mark: a handler somebody else put there (a ``--log-file``
+    of a run that is still open, a test's capture) does not stand in for it, so a command's lines
+    are never lost to the root logger."""
     root = logging.getLogger("seqcore")
-    if not root.handlers:
+    if not any(getattr(h, "seqcore_console", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
+        handler.seqcore_console = True
         handler.setFormatter(_Formatter())
         root.addHandler(handler)
-        root.setLevel(logging.INFO)
-        root.propagate = False
+    root.setLevel(logging.INFO)
+    root.propagate = False
 
 
 class _Formatter(logging.Formatter):
