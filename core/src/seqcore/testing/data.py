@@ -24,7 +24,8 @@ def _binarize(lines: dict[str, list[str]], dictionary: Dictionary, prefix: Path)
         builder.finalize(f"{path}.idx")
 
 
-def _dictionary(lines: list[str]) -> Dictionary:
+def dictionary(lines: list[str]) -> Dictionary:
+    """The dictionary of every word in ``lines``, finalized as preprocess would."""
     d = Dictionary()
     for line in lines:
         for word in line.split():
@@ -42,7 +43,7 @@ def write_translation_data(dest: Path, n_train: int = 64, n_valid: int = 16, see
     splits["test"] = splits["valid"]
     for lang, order in [("src", 1), ("tgt", -1)]:
         text = {s: [" ".join(sent[::order]) for sent in sents] for s, sents in splits.items()}
-        d = _dictionary(text["train"])
+        d = dictionary(text["train"])
         d.save(str(dest / f"dict.{lang}.txt"))
         _binarize(text, d, dest / f"{{split}}.src-tgt.{lang}")
     return dest
@@ -57,7 +58,7 @@ def write_lm_data(dest: Path, n_train: int = 64, n_valid: int = 16, seed: int = 
         for s, n in [("train", n_train), ("valid", n_valid)]
     }
     splits["test"] = splits["valid"]
-    d = _dictionary(splits["train"])
+    d = dictionary(splits["train"])
     d.save(str(dest / "dict.txt"))
     _binarize(splits, d, dest / "{split}")
     return dest

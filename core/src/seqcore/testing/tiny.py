@@ -8,19 +8,10 @@ from typing import Any
 
 import torch
 
-from seqcore.data import Dictionary
+from seqcore.testing.data import dictionary
 
 SOURCE = ["a b c d", "b c", "d d a", "c a b b a", "a"]
 TARGET = ["d c b a", "c b", "a d d", "a b b a c", "a"]
-
-
-def dictionary(lines: list[str]) -> Dictionary:
-    d = Dictionary()
-    for line in lines:
-        for word in line.split():
-            d.add_symbol(word)
-    d.finalize()
-    return d
 
 
 class TinyTask:
