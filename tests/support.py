@@ -1,4 +1,5 @@
-"""Helpers for tests that run seqcore as a user would: in a fresh process."""
+"""Helpers for tests that run seqcore as a user would: in-process (:func:`run_cli`, the default)
+or, where the process is what is tested, in a fresh one (:func:`run_seqcore`)."""
 
 from __future__ import annotations
 
@@ -140,17 +141,19 @@ TINY_TRANSFORMER = [
 
 def train_tiny(
     data_bin: Path, save_dir: Path, *extra: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
+) -> CliResult:
     """``seqcore train`` of :data:`TINY_TRANSFORMER` on ``data_bin`` into ``save_dir`` (with
-    ``extra`` flags), which must succeed."""
-    result = run_seqcore(
+    ``extra`` flags), in-process, which must succeed."""
+    result = run_cli(
         "train", str(data_bin), *TINY_TRANSFORMER, "--save-dir", str(save_dir), *extra, env=env
     )
     assert result.returncode == 0, result.stderr
     return result
 
 
-def json_records(result: subprocess.CompletedProcess, kind: str | None = None) -> list[dict]:
+def json_records(
+    result: CliResult | subprocess.CompletedProcess, kind: str | None = None
+) -> list[dict]:
     """The records a run logged with ``--log-format json`` (those of ``kind`` when given)."""
     import json
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 from support import TINY_TRANSFORMER as TINY
-from support import json_records, run_seqcore, train_tiny
+from support import json_records, run_cli, run_seqcore, train_tiny
 
 from seqcore.training.checkpoint_io import load_checkpoint_file
 
@@ -95,6 +95,7 @@ def test_sigkill_and_resume_is_bitwise_identical_to_an_uninterrupted_run(
 ):
     common = ["--max-update", "10", "--save-interval-updates", "1", "--no-epoch-checkpoints"]
     train_tiny(data_bin, tmp_path / "straight", *common)
+    # a process: it is killed by a signal (the toy plug-in's hook sends it SIGKILL)
     killed = run_seqcore(
         "train",
         str(data_bin),
@@ -120,7 +121,7 @@ def test_a_checkpoint_holding_a_pickled_object_is_refused_without_running_it(dat
     marker = tmp_path / "ran"
     evil = tmp_path / "evil.pt"
     torch.save({"model": {}, "seqcore": {}, "payload": _Payload(str(marker))}, evil)
-    result = run_seqcore(
+    result = run_cli(
         "train",
         str(data_bin),
         *TINY,
@@ -153,7 +154,7 @@ def test_corrupt_last_checkpoint_is_reported_and_another_can_be_restored(data_bi
     train_tiny(data_bin, ck, "--max-epoch", "1")
     last = ck / "checkpoint_last.pt"
     last.write_bytes(last.read_bytes()[:1000])
-    result = run_seqcore("train", str(data_bin), *TINY, "--save-dir", str(ck), "--max-epoch", "2")
+    result = run_cli("train", str(data_bin), *TINY, "--save-dir", str(ck), "--max-epoch", "2")
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
         f"seqcore: error: checkpoint {last} is corrupt or truncated (RuntimeError); "
@@ -166,7 +167,7 @@ def test_corrupt_last_checkpoint_is_reported_and_another_can_be_restored(data_bi
 def test_save_dir_that_cannot_be_created_fails_before_training(data_bin, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = run_seqcore(
+    result = run_cli(
         "train", str(data_bin), *TINY, "--save-dir", str(blocker / "ck"), "--max-update", "1"
     )
     assert result.returncode == 1
@@ -189,7 +190,7 @@ def test_non_finite_loss_skips_updates_then_aborts_with_a_clear_message(data_bin
         "--max-nonfinite-updates",
         "3",
     ]
-    result = run_seqcore(*args, env={"SEQCORE_TOY_NAN_LOSS": "1"})
+    result = run_cli(*args, env={"SEQCORE_TOY_NAN_LOSS": "1"})
     assert result.returncode == 1
     assert (
         "seqcore: error: gradients were not finite in 3 updates in a row (at update 1"
@@ -209,21 +210,21 @@ def test_what_a_run_needs_is_asked_for_in_command_line_order(data_bin, tmp_path)
          "give --max-tokens or --batch-size (or both)"),
     ]  # fmt: skip
     for args, message in steps:
-        result = run_seqcore("train", *args, "--save-dir", str(tmp_path / "ck"))
+        result = run_cli("train", *args, "--save-dir", str(tmp_path / "ck"))
         assert result.returncode == 1
         assert result.stderr == f"seqcore: error: {message}\n"
     assert not (tmp_path / "ck").exists()
 
 
 def test_flag_errors_are_one_line(data_bin, tmp_path):
-    result = run_seqcore("train", str(data_bin), *TINY, "--max-epochs", "1")
+    result = run_cli("train", str(data_bin), *TINY, "--max-epochs", "1")
     assert result.returncode == 2 and "No such option '--max-epochs'" in result.stderr
     assert "--max-epoch" in result.stderr and result.stderr.count("\n") == 1
-    result = run_seqcore("train", str(data_bin), *TINY, "--max-epoch", "two")
+    result = run_cli("train", str(data_bin), *TINY, "--max-epoch", "two")
     assert result.returncode == 2 and "'--max-epoch'" in result.stderr
-    result = run_seqcore("train", str(data_bin), *TINY, "--encoder-embed-dim", "15")
+    result = run_cli("train", str(data_bin), *TINY, "--encoder-embed-dim", "15")
     assert result.returncode == 1 and "--encoder-embed-dim" in result.stderr
-    result = run_seqcore("train", str(data_bin), "-a", "transformer", "--max-tokens", "64")
+    result = run_cli("train", str(data_bin), "-a", "transformer", "--max-tokens", "64")
     assert result.returncode == 1 and result.stderr.splitlines()[-1] == (
         "seqcore: error: --optimizer is required (see 'seqcore train --help')"
     )
@@ -231,6 +232,7 @@ def test_flag_errors_are_one_line(data_bin, tmp_path):
 
 def test_ctrl_c_stops_cleanly_without_half_written_files(data_bin, tmp_path):
     ck = tmp_path / "ck"
+    # a process: it is sent SIGINT
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -343,7 +345,7 @@ def test_fp16_overflows_down_to_the_min_loss_scale_stop_training(data_bin, tmp_p
         "train", str(data_bin), *TINY, "--criterion", "toy_mse", "--save-dir", str(tmp_path / "ck"),
         "--max-update", "20", "--fp16", "--fp16-init-scale", "1", "--min-loss-scale", "0.25",
     ]  # fmt: skip
-    result = run_seqcore(*args, env={"SEQCORE_TOY_NAN_LOSS": "1"})
+    result = run_cli(*args, env={"SEQCORE_TOY_NAN_LOSS": "1"})
     assert result.returncode == 1
     # 1 -> 0.5 at the first overflow, 0.25 at the second: at --min-loss-scale, fairseq stops
     assert result.stderr.splitlines()[-1] == (
@@ -372,7 +374,7 @@ def test_log_file_gets_every_report_and_message(data_bin, tmp_path):
 
 def test_log_file_that_cannot_be_opened_is_a_one_line_error(data_bin, tmp_path):
     log = tmp_path / "missing" / "train.log"
-    result = run_seqcore(
+    result = run_cli(
         "train", str(data_bin), *TINY, "--save-dir", str(tmp_path / "ck"), "--log-file", str(log)
     )
     assert result.returncode == 1
@@ -408,6 +410,7 @@ def test_tensorboard_logdir_without_tensorboard_is_a_one_line_error(data_bin, tm
     blocker = tmp_path / "blocker" / "tensorboard"
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text("raise ImportError('not installed')\n")
+    # a process: tensorboard is hidden by PYTHONPATH, read when the process starts
     result = run_seqcore(
         "train", str(data_bin), *TINY, "--save-dir", str(tmp_path / "ck"), "--max-update", "2",
         "--tensorboard-logdir", str(tmp_path / "tb"),
@@ -422,7 +425,7 @@ def test_tensorboard_logdir_without_tensorboard_is_a_one_line_error(data_bin, tm
 
 
 def test_fp16_bf16_amp_exclude_each_other(data_bin, tmp_path):
-    result = run_seqcore("train", str(data_bin), *TINY, "--fp16", "--bf16")
+    result = run_cli("train", str(data_bin), *TINY, "--fp16", "--bf16")
     assert result.returncode == 1
     assert "--fp16, --bf16 and --amp exclude each other" in result.stderr
 
@@ -446,21 +449,29 @@ def seqcore_train_end(trainer):
 def test_training_without_compile_never_loads_the_compiler(data_bin, tmp_path, optimizer):
     """torch.optim's optimizers import torch._dynamo on first use (0.9 s, 70 MiB resident in
     every process); seqcore's optimizers, with the checkpoint written and read back, do not."""
+    # processes: what a fresh interpreter imports is what is tested
     probe = tmp_path / "probe.py"
     probe.write_text(COMPILER_PROBE)
     out = tmp_path / "seen.json"
     args = ["--max-update", "2", "--user-dir", str(probe), *optimizer]
-    train_tiny(data_bin, tmp_path / "ck", *args, env={"PROBE_OUT": str(out)})
-    assert json.loads(out.read_text()) == {"dynamo": False}
-    train_tiny(data_bin, tmp_path / "ck", *args[:1], "3", *args[2:], env={"PROBE_OUT": str(out)})
-    assert json.loads(out.read_text()) == {"dynamo": False}
+    for steps in (args, [*args[:1], "3", *args[2:]]):
+        result = run_seqcore(
+            "train", str(data_bin), *TINY, "--save-dir", str(tmp_path / "ck"), *steps,
+            env={"PROBE_OUT": str(out)},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert json.loads(out.read_text()) == {"dynamo": False}
 
 
 @pytest.mark.skipif(shutil.which(os.environ.get("CXX", "g++")) is None, reason="no C++ compiler")
 def test_compile_trains_without_dynamo_warnings(data_bin, tmp_path):
-    result = train_tiny(
-        data_bin, tmp_path / "ck", "--max-update", "1", "--disable-validation", "--compile"
-    )
+    # a process: torch's loggers write to the stderr the process started with, and compiling
+    # leaves dynamo's caches in the process
+    result = run_seqcore(
+        "train", str(data_bin), *TINY, "--save-dir", str(tmp_path / "ck"), "--max-update", "1",
+        "--disable-validation", "--compile", timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
     assert "torch._dynamo" not in result.stderr and "recompile" not in result.stderr
     state = load_checkpoint_file(tmp_path / "ck" / "checkpoint_last.pt")
     assert state["num_updates"] == 1
@@ -469,7 +480,7 @@ def test_compile_trains_without_dynamo_warnings(data_bin, tmp_path):
 
 def test_compile_without_a_cxx_compiler_is_one_line(data_bin, tmp_path):
     missing = str(tmp_path / "no-such-g++")
-    result = run_seqcore(
+    result = run_cli(
         "train", str(data_bin), *TINY, "--save-dir", str(tmp_path / "ck"), "--compile",
         env={"CXX": missing},
     )  # fmt: skip
