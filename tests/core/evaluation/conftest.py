@@ -25,7 +25,7 @@ from core.evaluation.helpers import (
     random_sentences,
     train,
 )
-from support import run_seqcore
+from support import run_cli
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +76,7 @@ def spm_data(tmp_path_factory):
         for lang in ("en", "de"):
             (text / f"{split}.{lang}").write_text("\n".join(lines) + "\n")
     dest = tmp_path_factory.mktemp("spm") / "data-bin"
-    result = run_seqcore(
+    result = run_cli(
         "preprocess", "-s", "en", "-t", "de", "--trainpref", str(text / "train"),
         "--validpref", str(text / "valid"), "--testpref", str(text / "test"),
         "--destdir", str(dest), "--bpe", "sentencepiece", "--bpe-vocab-size", "40",

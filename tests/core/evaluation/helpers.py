@@ -9,7 +9,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from support import run_seqcore
+from support import run_cli
 
 WORDS = [f"w{i}" for i in range(12)]
 
@@ -84,7 +84,7 @@ def copy_splits(
 
 
 def train(data: Path, save_dir: Path, *args: str) -> Path:
-    result = run_seqcore("train", str(data), *args, "--save-dir", str(save_dir), timeout=300)
+    result = run_cli("train", str(data), *args, "--save-dir", str(save_dir))
     assert result.returncode == 0, result.stderr
     return save_dir / "checkpoint_last.pt"
 

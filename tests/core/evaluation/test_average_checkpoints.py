@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from core.evaluation.helpers import COPY_MODEL, parse_generation, train
-from support import run_seqcore
+from support import run_cli
 
 from seqcore.training.checkpoint_io import load_checkpoint_file
 
@@ -28,7 +28,7 @@ def _mean(paths):
 
 
 def _average(*args):
-    result = run_seqcore("average-checkpoints", *args)
+    result = run_cli("average-checkpoints", *args)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -72,14 +72,14 @@ def test_num_epoch_checkpoints_takes_the_last_n(epochs, tmp_path):
 def test_the_averaged_checkpoint_generates(epochs, copy_data, tmp_path):
     out = tmp_path / "avg.pt"
     _average("--inputs", str(epochs), "--num-epoch-checkpoints", "3", "--output", str(out))
-    result = run_seqcore("generate", str(copy_data), "--path", str(out), "--max-len-b", "10")
+    result = run_cli("generate", str(copy_data), "--path", str(out), "--max-len-b", "10")
     assert result.returncode == 0, result.stderr
     assert len(parse_generation(result.stdout)["H"]) == 40
 
 
 def test_errors_are_one_line(epochs, tmp_path):
     out = str(tmp_path / "avg.pt")
-    result = run_seqcore(
+    result = run_cli(
         "average-checkpoints", "--inputs", str(epochs), "--num-epoch-checkpoints", "9",
         "--output", out,
     )  # fmt: skip
@@ -87,13 +87,11 @@ def test_errors_are_one_line(epochs, tmp_path):
     assert result.stderr == (
         f"seqcore: error: --inputs {epochs} holds 4 checkpointN.pt files but 9 are to be averaged\n"
     )
-    result = run_seqcore(
+    result = run_cli(
         "average-checkpoints", "--inputs", str(epochs), "--num-epoch-checkpoints", "2",
         "--num-update-checkpoints", "2", "--output", out,
     )  # fmt: skip
     assert result.returncode == 1 and "exclude each other" in result.stderr
-    result = run_seqcore(
-        "average-checkpoints", "--inputs", str(epochs / "nope.pt"), "--output", out
-    )
+    result = run_cli("average-checkpoints", "--inputs", str(epochs / "nope.pt"), "--output", out)
     assert result.returncode == 1
     assert result.stderr == f"seqcore: error: checkpoint {epochs / 'nope.pt'}: no such file\n"

@@ -4,7 +4,7 @@ data folders whose dictionaries are not the model's."""
 import shutil
 
 from core.evaluation.helpers import COPY_MODEL, train
-from support import fake_distribution, run_seqcore, write
+from support import fake_distribution, run_cli, run_seqcore, write
 
 
 def test_inference_does_not_need_the_training_optimizer_plugin(copy_data, tmp_path):
@@ -26,7 +26,7 @@ def test_inference_does_not_need_the_training_optimizer_plugin(copy_data, tmp_pa
     ckpt = train(
         copy_data, tmp_path / "ck", "--user-dir", str(user_dir), *args, "--max-update", "2"
     )
-    result = run_seqcore("generate", str(copy_data), "--path", str(ckpt), "--batch-size", "8")
+    result = run_cli("generate", str(copy_data), "--path", str(ckpt), "--batch-size", "8")
     assert result.returncode == 0, result.stderr
     assert "BLEU" in result.stdout
 
@@ -40,7 +40,7 @@ def test_a_data_folder_with_other_dictionaries_of_the_same_size_is_refused(
         lines = (other / name).read_text().splitlines()
         lines[0], lines[1] = lines[1], lines[0]  # same symbols and size, other order
         (other / name).write_text("\n".join(lines) + "\n")
-    result = run_seqcore("generate", str(other), "--path", str(copy_model), "--batch-size", "8")
+    result = run_cli("generate", str(other), "--path", str(copy_model), "--batch-size", "8")
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
         f"seqcore: error: the source dictionary of {other} is not the one {copy_model} was "
@@ -50,13 +50,14 @@ def test_a_data_folder_with_other_dictionaries_of_the_same_size_is_refused(
 
 def test_a_text_file_is_not_a_checkpoint(copy_data, tmp_path):
     bogus = write(tmp_path / "model.pt", "hello\n")
-    result = run_seqcore("generate", str(copy_data), "--path", str(bogus))
+    result = run_cli("generate", str(copy_data), "--path", str(bogus))
     assert result.returncode == 1
     assert "seqcore: error:" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_model_from_a_distribution_that_is_not_loaded_says_why(copy_data, copy_model):
     for switch in [{"SEQCORE_DISABLE_PLUGIN_AUTOLOAD": "1"}, {"SEQCORE_PLUGINS": "lstm"}]:
+        # a process: the switches are read when a process loads its plug-ins
         result = run_seqcore(
             "generate", str(copy_data), "--path", str(copy_model), env=switch
         )  # fmt: skip
@@ -119,6 +120,7 @@ def test_a_model_from_a_missing_broken_or_other_version_of_a_distribution_is_nam
         ),
     ]:
         checkpoint = _with_origin(copy_model, tmp_path, arch, origin)
+        # a process: the broken distribution is on its PYTHONPATH
         result = run_seqcore("generate", str(copy_data), "--path", str(checkpoint), env=broken_env)
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert result.stderr.splitlines()[-1] == (

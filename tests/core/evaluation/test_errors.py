@@ -7,11 +7,11 @@ import random
 import pytest
 import torch
 from core.evaluation.helpers import binarize, random_sentences
-from support import run_seqcore
+from support import run_cli
 
 
 def _error(*args, input=None) -> str:
-    result = run_seqcore(*args, input=input)
+    result = run_cli(*args, input=input)
     assert result.returncode == 1, result.stdout
     assert "Traceback" not in result.stderr
     last = result.stderr.splitlines()[-1]

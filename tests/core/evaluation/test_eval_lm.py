@@ -6,7 +6,7 @@ import math
 import re
 
 import torch
-from support import run_seqcore
+from support import run_cli
 
 from seqcore.checkpoint_utils import load_model_ensemble
 from seqcore.data.dictionary import Dictionary
@@ -17,7 +17,7 @@ SPEED = re.compile(r"Evaluated ([\d,]+) tokens in [\d.]+s \([\d.]+ tokens/s\)")
 
 
 def _eval_lm(data, *args):
-    result = run_seqcore("eval-lm", str(data), *args)
+    result = run_cli("eval-lm", str(data), *args)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert SPEED.fullmatch(lines[-2]), lines[-2]

@@ -17,7 +17,7 @@ from core.evaluation.helpers import (
     parse_generation,
     reference_bleu,
 )
-from support import run_seqcore
+from support import run_cli, run_seqcore
 
 from seqcore.evaluation.scoring import TOKEN_BLEU_NOTE
 
@@ -25,7 +25,7 @@ TEST = copy_splits()["test"]
 
 
 def _generate(data, *args):
-    result = run_seqcore("generate", str(data), *args)
+    result = run_cli("generate", str(data), *args)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -189,6 +189,7 @@ def test_tokenizer_moses_detokenizes_lines_and_scores_detokenized_text(moses_dat
 def test_tokenizer_moses_without_sacremoses_is_a_one_line_error(moses_data, moses_model, tmp_path):
     blocker = tmp_path / "sacremoses.py"
     blocker.write_text("raise ImportError('not installed')\n")
+    # a process: sacremoses is hidden by PYTHONPATH, read when the process starts
     result = run_seqcore(
         "generate", str(moses_data), "--path", str(moses_model), "--tokenizer", "moses",
         env={"PYTHONPATH": str(tmp_path)},
@@ -215,7 +216,7 @@ def test_shards_translate_disjoint_parts_that_make_up_the_whole(copy_data, copy_
 
 
 def test_shard_id_out_of_range_is_a_one_line_error(copy_data, copy_model):
-    result = run_seqcore(
+    result = run_cli(
         "generate", str(copy_data), "--path", str(copy_model), "--num-shards", "2",
         "--shard-id", "2",
     )  # fmt: skip
@@ -261,7 +262,7 @@ def test_score_reference_without_references_is_a_one_line_error(copy_data, copy_
         f.unlink()
     plain = _generate(data, "--path", str(copy_model))
     assert "H-0" in plain.stdout and "T-0" not in plain.stdout
-    result = run_seqcore("generate", str(data), "--path", str(copy_model), "--score-reference")
+    result = run_cli("generate", str(data), "--path", str(copy_model), "--score-reference")
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
         f"seqcore: error: --score-reference: the test split of {data} has no target side to score"

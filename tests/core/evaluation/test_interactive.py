@@ -10,7 +10,7 @@ import time
 
 import pytest
 from core.evaluation.helpers import parse_generation
-from support import run_seqcore
+from support import run_cli
 
 
 def _answers(stdout: str) -> list[list[str]]:
@@ -29,7 +29,7 @@ def _answers(stdout: str) -> list[list[str]]:
 
 def test_lines_from_stdin_are_translated_and_empty_lines_answered_empty(copy_data, copy_model):
     lines = ["w1 w2 w3", "", "w5 w5 w7 w0", "   ", "w11 w3"]
-    result = run_seqcore(
+    result = run_cli(
         "interactive", str(copy_data), "--path", str(copy_model), input="\n".join(lines) + "\n"
     )
     assert result.returncode == 0, result.stderr
@@ -50,8 +50,8 @@ def test_input_file_and_buffer_give_the_same_translations(copy_data, copy_model,
     lines = ["w1 w2 w3", "w4", "", "w5 w5 w7 w0", "w0 w1 w2 w3 w4 w5"]
     (tmp_path / "in.txt").write_text("\n".join(lines) + "\n")
     base = ["interactive", str(copy_data), "--path", str(copy_model)]
-    from_stdin = run_seqcore(*base, input="\n".join(lines) + "\n")
-    buffered = run_seqcore(
+    from_stdin = run_cli(*base, input="\n".join(lines) + "\n")
+    buffered = run_cli(
         *base, "--input", str(tmp_path / "in.txt"), "--buffer-size", "3", "--batch-size", "2"
     )
     assert from_stdin.returncode == 0 and buffered.returncode == 0, buffered.stderr
@@ -81,6 +81,7 @@ def _read_answer(fd: int, pending: bytearray, timeout: float) -> list[str]:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="select on pipes")
 def test_each_line_is_answered_before_the_next_is_read(copy_data, copy_model):
+    # a process: what is tested is that its answers come through a pipe line by line
     proc = subprocess.Popen(
         [sys.executable, "-m", "seqcore", "interactive", str(copy_data), "--path", str(copy_model)],
         stdin=subprocess.PIPE,
@@ -104,7 +105,7 @@ def test_each_line_is_answered_before_the_next_is_read(copy_data, copy_model):
 
 def test_a_line_too_long_for_the_model_is_a_one_line_error(copy_data, copy_model):
     long_line = " ".join(["w1"] * 40)
-    result = run_seqcore(
+    result = run_cli(
         "interactive", str(copy_data), "--path", str(copy_model),
         "--model-overrides", '{"max_source_positions": 16}', input=f"w1 w2\n{long_line}\n",
     )  # fmt: skip
@@ -122,7 +123,7 @@ def test_sentencepiece_folder_segments_raw_input(spm_data, spm_model):
     data, _ = spm_data
     processor = spm.SentencePieceProcessor(model_file=str(data / "sentencepiece.model"))
     raw = ["the cat sat on the mat", "big red house"]
-    result = run_seqcore(
+    result = run_cli(
         "interactive", str(data), "--path", str(spm_model), "--max-len-b", "10",
         input="\n".join(raw) + "\n",
     )  # fmt: skip
@@ -138,7 +139,7 @@ def test_tokenizer_moses_tokenizes_raw_input_and_detokenizes_the_answer(moses_da
     sacremoses = pytest.importorskip("sacremoses")
     tokenizer = sacremoses.MosesTokenizer(lang="en")
     raw = ["it's well-known.", "(don't)", "well & known,"]  # at most 6 tokens, as trained
-    result = run_seqcore(
+    result = run_cli(
         "interactive", str(moses_data), "--path", str(moses_model), "--tokenizer", "moses",
         input="\n".join(raw) + "\n",
     )  # fmt: skip

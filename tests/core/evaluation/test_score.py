@@ -7,7 +7,7 @@ import random
 import pytest
 import sacrebleu
 from core.evaluation.helpers import WORDS, fairseq_format, reference_bleu
-from support import run_seqcore
+from support import run_cli
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def files(tmp_path):
 
 
 def _score(*args, input=None):
-    result = run_seqcore("score", *args, input=input)
+    result = run_cli("score", *args, input=input)
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 
@@ -70,12 +70,12 @@ def test_ignore_case(tmp_path):
 def test_files_of_different_lengths_are_a_one_line_error(files, tmp_path):
     sys_file, _, hyps, _ = files
     (tmp_path / "short.txt").write_text("w1 w2\n")
-    result = run_seqcore("score", "--sys", str(sys_file), "--ref", str(tmp_path / "short.txt"))
+    result = run_cli("score", "--sys", str(sys_file), "--ref", str(tmp_path / "short.txt"))
     assert result.returncode == 1
     assert result.stderr == (
         f"seqcore: error: --sys {sys_file} has {len(hyps)} lines but --ref "
         f"{tmp_path / 'short.txt'} has 1; they must be line-aligned\n"
     )
-    missing = run_seqcore("score", "--sys", str(sys_file), "--ref", str(tmp_path / "nope"))
+    missing = run_cli("score", "--sys", str(sys_file), "--ref", str(tmp_path / "nope"))
     assert missing.returncode == 1
     assert missing.stderr.startswith(f"seqcore: error: --ref {tmp_path / 'nope'}: ")

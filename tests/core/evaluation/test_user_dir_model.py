@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from core.evaluation.helpers import parse_generation
-from support import run_seqcore, write
+from support import run_cli, write
 
 MODULE = """
 from dataclasses import dataclass, field
@@ -89,7 +89,7 @@ def user_dir_model(copy_data, tmp_path_factory):
     user_dir = root / "my_gru_models"
     write(user_dir / "__init__.py", MODULE)
     save_dir = root / "ck"
-    result = run_seqcore(
+    result = run_cli(
         "train", str(copy_data), "--user-dir", str(user_dir), "-a", "tiny_gru_small",
         "--optimizer", "adam", "--lr", "0.01", "--max-tokens", "512", "--max-update", "5",
         "--num-workers", "0", "--log-format", "none", "--save-dir", str(save_dir),
@@ -102,7 +102,7 @@ def user_dir_model(copy_data, tmp_path_factory):
 def test_generate_and_interactive_decode_with_the_user_dir(copy_data, user_dir_model):
     user_dir, checkpoint = user_dir_model
     args = [str(copy_data), "--user-dir", str(user_dir), "--path", str(checkpoint)]
-    result = run_seqcore("generate", *args, "--max-len-b", "8", "--beam", "3")
+    result = run_cli("generate", *args, "--max-len-b", "8", "--beam", "3")
     assert result.returncode == 0, result.stderr
     rows = parse_generation(result.stdout)
     assert sorted(rows["H"]) == list(range(40))
@@ -111,20 +111,18 @@ def test_generate_and_interactive_decode_with_the_user_dir(copy_data, user_dir_m
         assert len(rows["P"][i]) == len(text.split()) + 1
     assert result.stdout.splitlines()[-1].startswith("Generate test with beam=3: BLEU = ")
     # decoding without the cache (the whole prefix every step) finds the same hypotheses
-    recomputed = run_seqcore(
-        "generate", *args, "--max-len-b", "8", "--beam", "3", "--recompute-prefix"
-    )
+    recomputed = run_cli("generate", *args, "--max-len-b", "8", "--beam", "3", "--recompute-prefix")
     assert recomputed.returncode == 0, recomputed.stderr
     again = parse_generation(recomputed.stdout)
     assert {i: h[1] for i, h in again["H"].items()} == {i: h[1] for i, h in rows["H"].items()}
-    answer = run_seqcore("interactive", *args, "--max-len-b", "8", input="w1 w2\n")
+    answer = run_cli("interactive", *args, "--max-len-b", "8", input="w1 w2\n")
     assert answer.returncode == 0, answer.stderr
     assert parse_generation(answer.stdout)["S"] == {0: "w1 w2"}
 
 
 def test_without_the_user_dir_the_error_names_it(copy_data, user_dir_model):
     user_dir, checkpoint = user_dir_model
-    result = run_seqcore("generate", str(copy_data), "--path", str(checkpoint))
+    result = run_cli("generate", str(copy_data), "--path", str(checkpoint))
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
         f"seqcore: error: {checkpoint} needs model architecture 'tiny_gru_small' from user dir "
