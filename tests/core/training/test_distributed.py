@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 from support import TINY_TRANSFORMER as TINY
-from support import json_records, run_seqcore
+from support import json_records, run_cli
 
 # LayerDrop skips layers, so some parameters get no gradient: DDP must be told to look for them
 LAYERDROP = ["--encoder-layerdrop", "0.5", "--decoder-layerdrop", "0.5"]
@@ -70,7 +70,7 @@ def test_two_gloo_ranks_match_each_other_and_one_process_with_update_freq_2(
     assert result.stderr.count("dictionary:") == 2  # source and target, once each
     logged = (tmp_path / "train.log").read_text()
     assert logged.count("done training") == 1 and logged.count('"kind": "valid"') == 1
-    single = run_seqcore(
+    single = run_cli(
         "train",
         *common,
         "--update-freq",
@@ -93,7 +93,7 @@ def test_two_gloo_ranks_match_each_other_and_one_process_with_update_freq_2(
 def _initial(data_bin, tmp_path):
     dump = tmp_path / "init"
     dump.mkdir()
-    result = run_seqcore(
+    result = run_cli(
         "train",
         str(data_bin),
         *TINY,

@@ -9,7 +9,7 @@ from support import TINY_TRANSFORMER as TINY
 from support import (
     binarize_parallel,
     json_records,
-    run_seqcore,
+    run_cli,
     train_tiny,
     write_parallel_text,
 )
@@ -37,7 +37,7 @@ def test_validation_bleu_is_generates_bleu_and_picks_the_best(data_bin, tmp_path
     assert [r["best_bleu"] for r in valid] == [max(scores[: i + 1]) for i in range(12)]
     assert load_checkpoint_file(ck / "checkpoint_best.pt")["extra_state"]["best"] == max(scores)
 
-    generated = run_seqcore(
+    generated = run_cli(
         "generate", str(data_bin), "--path", str(ck / "checkpoint_last.pt"),
         "--gen-subset", "valid", "--max-tokens", "64", *SEARCH,
     )  # fmt: skip
@@ -48,7 +48,7 @@ def test_validation_bleu_is_generates_bleu_and_picks_the_best(data_bin, tmp_path
 
 def test_a_metric_the_validation_does_not_report(data_bin, tmp_path):
     ck = tmp_path / "ck"
-    result = run_seqcore(
+    result = run_cli(
         "train", str(data_bin), *TINY, "--save-dir", str(ck), "--max-epoch", "1",
         "--best-checkpoint-metric", "bleu",
     )  # fmt: skip
@@ -75,7 +75,7 @@ def test_moses_detokenized_validation_bleu_is_generates_with_tokenizer_moses(tmp
     scores = [r["bleu"] for r in json_records(result, "valid")]
     assert scores[-1] > 5
 
-    generated = run_seqcore(
+    generated = run_cli(
         "generate", str(data_bin), "--path", str(ck / "checkpoint_last.pt"),
         "--gen-subset", "valid", "--max-tokens", "64", "--tokenizer", "moses", *SEARCH,
     )  # fmt: skip

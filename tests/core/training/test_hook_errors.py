@@ -1,7 +1,7 @@
 """A plug-in's hook that raises while training runs stops the run cleanly, as Ctrl-C does."""
 
 from support import TINY_TRANSFORMER as TINY
-from support import json_records, run_seqcore, train_tiny, write
+from support import json_records, run_cli, train_tiny, write
 
 RAISING = """
 import seqcore
@@ -23,7 +23,7 @@ def test_a_raising_hook_stops_training_with_one_line_and_checkpoint_last_intact(
     files_before = sorted(p.name for p in save_dir.iterdir())
 
     hooks = write(tmp_path / "raising_hooks" / "__init__.py", RAISING.format(at=updates + 2)).parent
-    result = run_seqcore(
+    result = run_cli(
         "train",
         str(data_bin),
         *TINY,

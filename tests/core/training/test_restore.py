@@ -4,7 +4,7 @@ rules, and a clear refusal when the checkpoint's optimizer state cannot apply.""
 import pytest
 import torch
 from support import TINY_TRANSFORMER as TINY
-from support import json_records, run_seqcore, train_tiny
+from support import json_records, run_cli, train_tiny
 
 from seqcore.training.checkpoint_io import load_checkpoint_file
 
@@ -21,7 +21,7 @@ PLATEAU = [  # the learning rate halves after every validation from the second o
 
 
 def _run(data_bin, save_dir, *extra):
-    return run_seqcore("train", str(data_bin), *TINY, "--save-dir", str(save_dir), *extra)
+    return run_cli("train", str(data_bin), *TINY, "--save-dir", str(save_dir), *extra)
 
 
 @pytest.fixture(scope="module")
