@@ -1,9 +1,12 @@
-"""Plug-in discovery as a user meets it: installed distributions, --user-dir, failures."""
+"""Plug-in discovery as a user meets it: installed distributions, --user-dir, failures.
+
+Most run as processes: what a process finds when it starts (PYTHONPATH, the plug-in switches)
+is what is tested; runs that depend on neither are in-process (run_cli)."""
 
 import json
 import os
 
-from support import fake_distribution, run_seqcore, write
+from support import fake_distribution, run_cli, run_seqcore, write
 
 BROKEN = {"broken_plugin_mod/__init__.py": "import a_module_that_does_not_exist_xyz\n"}
 
@@ -42,13 +45,13 @@ def test_pip_installed_third_party_plugin_appears_with_components_and_hooks():
 
 
 def test_plugin_commands_are_added_through_the_hook():
-    result = run_seqcore("toy-hello", "--name", "Ada")
+    result = run_cli("toy-hello", "--name", "Ada")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "hello Ada from seqcore-plugin-toy\n"
 
 
 def test_unknown_command_is_a_one_line_error():
-    result = run_seqcore("tranin")
+    result = run_cli("tranin")
     assert result.returncode == 2
     assert (
         result.stderr.count("\n") == 1
@@ -328,14 +331,14 @@ def test_user_dir_whose_name_is_taken_by_an_imported_module_still_loads(tmp_path
 
 
 def test_user_dir_errors_are_one_line(tmp_path):
-    result = run_seqcore("plugins", "--user-dir", str(tmp_path / "nope"))
+    result = run_cli("plugins", "--user-dir", str(tmp_path / "nope"))
     assert result.returncode == 1
     assert (
         result.stderr
         == f"seqcore: error: --user-dir {tmp_path / 'nope'}: no such folder or .py file\n"
     )
     bad = write(tmp_path / "bad" / "__init__.py", "raise RuntimeError('boom')\n").parent
-    result = run_seqcore("plugins", "--user-dir", str(bad))
+    result = run_cli("plugins", "--user-dir", str(bad))
     assert result.returncode == 1
     assert "RuntimeError: boom" in result.stderr and "Traceback" not in result.stderr
 
