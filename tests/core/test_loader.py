@@ -386,3 +386,28 @@ def test_user_dirs_from_the_environment_are_loaded_with_the_plugins(plugin_site,
         assert sys.modules[single.stem].LOADED
     finally:
         sys.modules.pop(single.stem, None)
+
+
+def test_a_hook_that_raises_where_seqcore_goes_on_is_one_warning_naming_its_line(
+    plugin_site, caplog, monkeypatch
+):
+    source = "from seqcore import hookimpl\n\n\n@hookimpl\ndef seqcore_add_commands(cli):\n"
+    source += "    raise KeyError('cmd')\n"
+    module = plugin_site.add("seqcore-plugin-cmds", source)
+    plugin_site.load(strict=True)
+    try:
+        sys.modules[module].seqcore_add_commands(None)
+    except KeyError as e:
+        raised = e
+    where = f"{plugin_site.site / module}.py:6"
+    expected = (
+        f"plug-in seqcore-plugin-cmds 1.0: hook seqcore_add_commands raised KeyError: 'cmd' "
+        f"(at {where})"
+    )
+    with caplog.at_level(logging.WARNING, logger="seqcore.plugins"):
+        loader.plugin_failed("seqcore-plugin-cmds:cmds", "seqcore_add_commands", raised)
+    assert caplog.records[0].getMessage().startswith(expected + " (use --strict-plugins")
+    assert loader.plugins()[0].errors == [expected]
+    monkeypatch.setenv(loader.ENV_STRICT, "1")
+    with pytest.raises(PluginLoadError, match="hook seqcore_add_commands raised KeyError"):
+        loader.plugin_failed("seqcore-plugin-cmds:cmds", "seqcore_add_commands", raised)
