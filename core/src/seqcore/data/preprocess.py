@@ -94,9 +94,10 @@ def run_preprocess(
     """Check ``opts`` and the inputs, then build the dictionaries and binarize every split into
     ``opts.destdir``; ``echo`` receives the summary lines ``seqcore preprocess`` prints.
 
-    Raises :class:`~seqcore.errors.ConfigError` for contradictory options and
-    :class:`~seqcore.errors.DataError` for unreadable or malformed input, before anything is
-    written; a failed write is an :class:`~seqcore.errors.OutputError` naming ``--destdir``.
+    Raises :class:`~seqcore.errors.ConfigError` for contradictory options,
+    :class:`~seqcore.errors.DataError` for unreadable or malformed input and
+    :class:`~seqcore.errors.OutputError` naming ``--destdir`` for a refused write; whatever
+    fails, ``destdir`` is left as it was found.
     """
     _check_options(opts)
     src, tgt = opts.source_lang, opts.target_lang
