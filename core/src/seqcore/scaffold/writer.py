@@ -62,6 +62,8 @@ def compatible_range(version: str = __version__) -> str:
 
 def _train_flags(name: str, kinds: Sequence[str]) -> list[str]:
     flags = ["--arch", f"{name}_tiny"] if "model" in kinds else list(LSTM_FLAGS)
+    if "task" in kinds:
+        flags += ["--task", f"{name}_translation", "--source-word-dropout", "0.2"]
     if "criterion" in kinds:
         flags += ["--criterion", f"{name}_cross_entropy"]
     flags += ["--optimizer", f"{name}_sgd" if "optimizer" in kinds else "sgd", "--lr", "0.1"]
