@@ -10,7 +10,7 @@ KINDS = ("model", "criterion", "task", "optimizer", "lr_scheduler", "hook", "com
 
 MODEL = '''"""Model ``{name}``: a GRU decoder started from the mean of the source embeddings.
 
-Small on purpose: it shows the whole model contract (docs/plugins.md) in one file.
+Small on purpose: it shows the whole model contract (docs/plugins/models.md) in one file.
 - ``Encoder.forward(src_tokens, src_lengths)`` returns what the decoder reads (here a dict);
   ``reorder_encoder_out`` (inherited) reorders every tensor in it along the batch for beam search.
 - ``Decoder.forward(prev_output_tokens, encoder_out, incremental_state)`` returns
