@@ -380,7 +380,12 @@ Train and translate with it (a data-bin folder made by `seqcore preprocess`):
 
 ## Publishing
 
-    python -m pip install build twine && python -m build && twine upload dist/*
+Bump `version` in `pyproject.toml` first (an uploaded version can never be uploaded again), and
+keep the `{core}` range to the core releases you tested with:
+
+    python -m pip install build twine && python -m build    # dist/: the sdist and the wheel
+    twine upload --repository testpypi dist/*               # try it from TestPyPI first
+    twine upload dist/*
 """
 
 CONFTEST = '''"""Loads the seqcore.testing kit: its fixtures and checks for these tests."""
