@@ -429,6 +429,36 @@ def test_criterion_conforms():
 def test_task_conforms(tiny_translation_data):
     name, arch = "{name}_translation", "{arch}"  # the model it builds: a tiny one
     check_task(name, tiny_translation_data, arch=arch, model_overrides={arch_overrides})
+
+
+def test_task_drops_source_words_in_training_only(tiny_translation_data):
+    # beyond the contract, what the task is for: the batch its steps hand the criterion
+    cfg = {camel}TranslationConfig(data=str(tiny_translation_data), source_word_dropout=0.5)
+    task = {camel}Translation.setup_task(cfg)
+    task.load_dataset("train")
+    batches = task.get_batch_iterator(task.dataset("train"), max_tokens=1024)
+    sample = next(iter(batches.next_epoch_itr(shuffle=False)))
+    seen = []
+
+    def criterion(model, sample):  # records the source tokens the model would read
+        seen.append(sample["net_input"]["src_tokens"])
+        return torch.zeros((), requires_grad=True), 1, {{}}
+
+    class Optimizer:
+        def backward(self, loss):
+            loss.backward()
+
+    model = torch.nn.Linear(1, 1)
+    torch.manual_seed(0)  # as the trainer seeds each micro-batch
+    task.train_step(sample, model, criterion, Optimizer(), update_num=0)
+    task.valid_step(sample, model, criterion)
+    source = sample["net_input"]["src_tokens"]
+    trained, validated = seen
+    words = source.ne(task.src_dict.pad()) & source.ne(task.src_dict.eos())
+    dropped = trained.ne(source)
+    assert trained[dropped].eq(task.src_dict.unk()).all()  # a dropped word reads <unk>
+    assert 0 < dropped.sum() < words.sum() and not dropped[~words].any()
+    assert validated.equal(source)  # validation sees the sources as they are
 """,
     ),
     "optimizer": (

@@ -113,9 +113,15 @@ def plugin_files(name: str, kinds: Sequence[str]) -> dict[str, str]:
     test_imports = [f"import {package}"] if "hook" in kinds else []
     if "model" not in kinds:
         test_imports = ["import pytest", *test_imports]
+    if "task" in kinds:  # its own test builds the task and runs its steps
+        test_imports = ["import torch", *test_imports]
     if checks:
         names = "".join(f"\n    {c}," for c in checks)
         test_imports.append(f"from seqcore.testing import ({names}\n)")
+    if "task" in kinds:
+        test_imports.append(
+            f"from {package}.task import {camel}Translation, {camel}TranslationConfig"
+        )
     if "model" not in kinds:
         tiny = "".join(f'\n    "{k}": {v},' for k, v in LSTM_TINY.items())
         test_imports.append(
