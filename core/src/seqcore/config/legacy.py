@@ -54,32 +54,35 @@ def legacy_config_class(cls: type, role: str) -> type | None:
         add_args(target)
     except (argparse.ArgumentError, TypeError, ValueError) as e:
         raise RegistrationError(f"{where}: {e}") from None
-    fields = [_field(action, where) for action in parser._actions]  # every add_argument call
+    names = {kind: name for name, kind in parser._registries["action"].items() if name}
+    fields = [_field(action, where, names) for action in parser._actions]  # each add_argument
     config = dataclasses.make_dataclass(f"{cls.__name__}Args", fields, bases=(LegacyConfig,))
     config.__module__ = cls.__module__
     config.__qualname__ = f"{cls.__qualname__}.add_args"
     return config
 
 
-def _field(action: argparse.Action, where: str) -> tuple[str, Any, dataclasses.Field]:
+_SWITCHES = (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse.BooleanOptionalAction)
+
+
+def _field(
+    action: argparse.Action, where: str, names: dict[type, str]
+) -> tuple[str, Any, dataclasses.Field]:
     """One ``add_argument`` call as a dataclass field: ``(name, type, field(...))``."""
     flags = "/".join(action.option_strings) or action.dest
     kind = type(action)
-    if kind not in (
-        argparse._StoreAction,
-        argparse._StoreTrueAction,
-        argparse._StoreFalseAction,
-    ):
+    if kind is not argparse._StoreAction and kind not in _SWITCHES:
         raise RegistrationError(
-            f"{where}: {flags} uses action {kind.__name__}, which seqcore does not translate "
-            "(store, store_true and store_false are); declare the option in a dataclass instead"
+            f"{where}: {flags} uses action={names.get(kind, kind.__name__)!r}, which seqcore "
+            "does not translate (store, store_true, store_false and BooleanOptionalAction it "
+            "does); declare the option in a dataclass instead"
         )
     dest = action.dest
     dashed = "--" + dest.replace("_", "-")
     longs = [s for s in action.option_strings if s.startswith("--")]
     shorts = [s for s in action.option_strings if len(s) == 2 and s[0] == "-" and s[1] != "-"]
     # "--no-x" storing False into x is seqcore's own off switch of --x
-    negative = kind is argparse._StoreFalseAction and "--no-" + dashed[2:] in longs
+    negative = kind is not argparse._StoreAction and "--no-" + dashed[2:] in longs
     if action.option_strings and dashed not in longs and not negative:
         raise RegistrationError(
             f"{where}: {flags} stores into {dest!r}; seqcore names each option after where "
@@ -120,7 +123,7 @@ def _field(action: argparse.Action, where: str) -> tuple[str, Any, dataclasses.F
 
 def _value_type(action: argparse.Action, where: str, flags: str) -> Any:
     """The field type of an argument: its ``type=``, ``choices=`` and ``nargs=`` together."""
-    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+    if isinstance(action, _SWITCHES):
         return bool
     fn = action.type
     if fn is None:
