@@ -5,6 +5,7 @@ show their flags and take their values from flags and config files as dataclass 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from core.porting.helpers import LEGACY
 
 from seqcore.cli.train import train_command
 from seqcore.config.legacy import legacy_config_class
+from seqcore.criterions import Criterion, register_criterion
 from seqcore.errors import RegistrationError
 from seqcore.tasks import setup_task
 from seqcore.testing.cli import run_cli
@@ -43,7 +45,9 @@ def test_legacy_task_criterion_and_model_train_and_generate(data, tmp_path, isol
         "embed_dim": 8, "hidden_sizes": [12, 10], "pooling": "max", "bias": False,
         "share_embeddings": True, "unused_dim": None,
     }  # fmt: skip
-    assert configs["criterion"] == {"smoothing": 0.1, "per_sentence": True}
+    assert configs["criterion"] == {
+        "smoothing": 0.1, "per_sentence": True, "ignore_eos": False, "report": "loss",
+    }  # fmt: skip
     assert configs["task"]["left_pad_source"] == "False"
     assert configs["task"]["source_lang"] == "src"
     decoded = run_cli(
@@ -74,6 +78,7 @@ def test_each_component_is_built_with_a_namespace_of_the_run(data, isolated):
     assert not hasattr(args, "unused_dim")  # not given, no default: absent (argparse.SUPPRESS)
     assert args.max_source_positions == 1024  # the task's option
     assert args.smoothing == 0.2 and args.arch == "legacy_bag_base"
+    assert args.seed == 1 and args.max_tokens is None  # the trainer's options
 
 
 def test_architectures_fill_only_what_the_user_left_unset(data, isolated):
@@ -84,6 +89,8 @@ def test_architectures_fill_only_what_the_user_left_unset(data, isolated):
         "--pooling", "max",
     ).model  # fmt: skip
     assert (given.embed_dim, given.share_embeddings, given.pooling) == (6, False, "max")
+    unset = resolve(data, "-a", "legacy_bag_tiny", "--embed-dim", "none").model
+    assert unset.embed_dim == 8  # "none": as if not given
 
 
 def test_store_true_store_false_choices_and_lists(data, tmp_path, isolated):
@@ -96,6 +103,10 @@ def test_store_true_store_false_choices_and_lists(data, tmp_path, isolated):
     assert cfg.model.hidden_sizes == [5, 6]
     off = resolve(data, "-a", "legacy_bag_base")
     assert off.criterion.per_sentence is False and off.task.truncate_source is False
+    assert (off.criterion.ignore_eos, off.criterion.report) == (False, "loss")
+    on = resolve(data, "-a", "legacy_bag_base", "--ignore-eos", "--report").criterion
+    assert (on.ignore_eos, on.report) == (True, "all")  # BooleanOptionalAction; nargs="?" alone
+    assert resolve(data, "-a", "legacy_bag_base", "--report", "nll").criterion.report == "nll"
     config = tmp_path / "run.toml"
     config.write_text('hidden_sizes = [7]\nsmoothing = 0.3\npooling = "max"\n')
     from_file = resolve(data, "-a", "legacy_bag_base", "--config", str(config), "--pooling", "mean")
@@ -149,6 +160,8 @@ def test_help_shows_the_add_args_flags_as_declared(isolated):
     assert "--dataset-impl {mmap,raw} output dataset implementation [default: mmap]" in text
     assert "--smoothing EPS probability mass spread over the vocabulary (0.0: none)" in text
     assert "--per-sentence / --no-per-sentence divide the gradient by sentences" in text
+    assert "--ignore-eos / --no-ignore-eos leave the end of sentence out" in text
+    assert "--report STR what to log (all alone) [default: loss] [alone: all]" in text
     assert "--pooling {mean,max} how the source embeddings are pooled [default: mean]" in text
     assert "--bias / --no-bias no bias in the output projection [default: on]" in text
 
@@ -199,3 +212,34 @@ def test_what_cannot_be_translated_is_a_registration_error(cls, message):
     with pytest.raises(RegistrationError) as raised:
         legacy_config_class(cls, "model")
     assert str(raised.value) == f"{cls.__module__}.{cls.__qualname__}.add_args: {message}"
+
+
+@dataclasses.dataclass
+class NamedConfig:
+    sentence_avg: bool = False
+
+
+class NamedOptionsCriterion(Criterion):
+    """fairseq 0.12's style: options as named constructor arguments, and the class's own
+    ``build_criterion`` that passes them."""
+
+    def __init__(self, task, sentence_avg):
+        super().__init__(None, task)
+        self.sentence_avg = sentence_avg
+
+    @classmethod
+    def build_criterion(cls, cfg, task):
+        return cls(task, cfg.sentence_avg)
+
+    def forward(self, model, sample, reduce=True):
+        raise NotImplementedError
+
+
+def test_a_criterions_own_build_criterion_is_called(data, isolated):
+    register_criterion("named_options", dataclass=NamedConfig)(NamedOptionsCriterion)
+    cfg = train_command.resolve_args(
+        [str(data), "-a", "lstm", "--criterion", "named_options", "--sentence-avg",
+         "--optimizer", "adam"]
+    )  # fmt: skip
+    criterion = setup_task(cfg.task).build_criterion(cfg.criterion)
+    assert isinstance(criterion, NamedOptionsCriterion) and criterion.sentence_avg is True

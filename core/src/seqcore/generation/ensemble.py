@@ -35,6 +35,7 @@ class EnsembleModel:
             raise ValueError("SequenceGenerator needs at least one model")
         self.models = list(models)
         self.incremental = incremental
+        self.cached = [caches(m.decoder) for m in self.models]  # which decoders take a cache
 
     def max_decoder_positions(self) -> int:
         """The longest output every decoder accepts (``sys.maxsize`` when none says)."""
@@ -52,7 +53,7 @@ class EnsembleModel:
         ]
 
     def new_states(self) -> list[IncrementalState | None]:
-        return [{} if self.incremental and caches(m.decoder) else None for m in self.models]
+        return [{} if self.incremental and cached else None for cached in self.cached]
 
     def reorder(
         self,
@@ -87,8 +88,10 @@ class EnsembleModel:
     ) -> torch.Tensor:
         """Log-probabilities (N x V, float32) of the token following each row of ``prev_tokens``."""
         per_model = []
-        for model, encoder_out, state in zip(self.models, encoder_outs, states):
-            kwargs: dict[str, Any] = {"incremental_state": state} if caches(model.decoder) else {}
+        for model, cached, encoder_out, state in zip(
+            self.models, self.cached, encoder_outs, states
+        ):
+            kwargs: dict[str, Any] = {"incremental_state": state} if cached else {}
             if self._encoder(model) is not None:
                 kwargs["encoder_out"] = encoder_out
             logits, extra = model.decoder(prev_tokens, **kwargs)

@@ -2,6 +2,8 @@
 declared by ``add_args(parser)``, built from an ``argparse.Namespace``. A --user-dir module of
 the porting tests; between them they use every kind of argument seqcore translates."""
 
+import argparse
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -35,6 +37,15 @@ class LegacySmoothedCrossEntropy(LegacyFairseqCriterion):
             action="store_true",
             help="divide the gradient by sentences rather than tokens",
         )
+        parser.add_argument(
+            "--ignore-eos",
+            action=argparse.BooleanOptionalAction,
+            default=False,
+            help="leave the end of sentence out of the loss",
+        )
+        parser.add_argument(
+            "--report", nargs="?", const="all", default="loss", help="what to log (%(const)s alone)"
+        )
 
     def __init__(self, args, task):
         super().__init__(args, task)
@@ -46,6 +57,8 @@ class LegacySmoothedCrossEntropy(LegacyFairseqCriterion):
         lprobs = lprobs.view(-1, lprobs.size(-1))
         target = sample["target"].view(-1)
         keep = target.ne(self.padding_idx)
+        if self.args.ignore_eos:
+            keep &= target.ne(self.task.target_dictionary.eos())
         nll_loss = -lprobs.gather(1, target[:, None]).squeeze(1)[keep].sum()
         smooth_loss = -lprobs[keep].mean(dim=-1).sum()
         loss = (1.0 - self.eps) * nll_loss + self.eps * smooth_loss
