@@ -12,6 +12,7 @@ import pytest
 import torch
 from core.porting.helpers import LEGACY
 
+from seqcore import utils
 from seqcore.cli.train import train_command
 from seqcore.config.legacy import legacy_config_class
 from seqcore.criterions import Criterion, register_criterion
@@ -243,3 +244,32 @@ def test_a_criterions_own_build_criterion_is_called(data, isolated):
     )  # fmt: skip
     criterion = setup_task(cfg.task).build_criterion(cfg.criterion)
     assert isinstance(criterion, NamedOptionsCriterion) and criterion.sentence_avg is True
+
+
+def test_the_conformance_kit_checks_legacy_components(isolated):
+    from seqcore.loader import load_user_dir
+    from seqcore.testing import check_criterion, check_model
+
+    load_user_dir(LEGACY)
+    check_model("legacy_bag_tiny")
+    check_model("legacy_bag_base", {"pooling": "max", "hidden_sizes": [6, 5], "bias": False})
+    check_criterion("legacy_smoothed_cross_entropy", "legacy_bag_tiny", {"smoothing": 0.1})
+
+
+class RequiredLast:
+    @staticmethod
+    def add_args(parser):
+        parser.add_argument("--size", type=int, default=3, help="size (default: %(default)s)")
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--ratio", type=float, default="0.5")
+        parser.add_argument("--betas", type=utils.eval_str_list, default="(0.9, 0.98)")
+
+
+def test_required_arguments_text_defaults_and_type_functions():
+    config = legacy_config_class(RequiredLast, "criterion")
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    made = config(name="x")  # --name is required; it may follow arguments with defaults
+    assert (made.size, made.ratio, made.betas) == (3, 0.5, [0.9, 0.98])  # defaults read by type=
+    assert fields["size"].metadata["help"] == "size (default: 3)"
+    with pytest.raises(TypeError):
+        config()

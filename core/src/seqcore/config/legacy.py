@@ -56,7 +56,10 @@ def legacy_config_class(cls: type, role: str) -> type | None:
         raise RegistrationError(f"{where}: {e}") from None
     names = {kind: name for name, kind in parser._registries["action"].items() if name}
     fields = [_field(action, where, names) for action in parser._actions]  # each add_argument
-    config = dataclasses.make_dataclass(f"{cls.__name__}Args", fields, bases=(LegacyConfig,))
+    # keyword-only: a required argument may follow ones with defaults, as in argparse
+    config = dataclasses.make_dataclass(
+        f"{cls.__name__}Args", fields, bases=(LegacyConfig,), kw_only=True
+    )
     config.__module__ = cls.__module__
     config.__qualname__ = f"{cls.__qualname__}.add_args"
     return config

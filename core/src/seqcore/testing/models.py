@@ -16,6 +16,7 @@ import torch
 
 from seqcore.config import make_config
 from seqcore.config.fields import Component
+from seqcore.config.legacy import component_args
 from seqcore.config.resolve import apply_architecture, model_entry_for_arch
 from seqcore.loader import load_plugins
 from seqcore.models import EncoderDecoderModel, LanguageModel
@@ -38,7 +39,8 @@ def build_tiny_model(
     values = apply_architecture(arch_entry, component, dict(overrides or {}))
     cfg = make_config(model_entry.config_class, arch, values)
     torch.manual_seed(seed)
-    return model_entry.obj.build_model(cfg, task if task is not None else TinyTask())
+    task = task if task is not None else TinyTask()
+    return model_entry.obj.build_model(component_args(cfg), task)  # a Namespace for add_args
 
 
 def _name(arch: str) -> str:

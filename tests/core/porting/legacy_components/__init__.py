@@ -3,6 +3,7 @@ declared by ``add_args(parser)``, built from an ``argparse.Namespace``. A --user
 the porting tests; between them they use every kind of argument seqcore translates."""
 
 import argparse
+import math
 
 import torch
 import torch.nn.functional as F
@@ -74,6 +75,23 @@ class LegacySmoothedCrossEntropy(LegacyFairseqCriterion):
                 "sample_size": sample_size,
             },
         )
+
+    @staticmethod
+    def reduce_metrics(logging_outputs):
+        # fairseq logs these with metrics.log_scalar; seqcore's reduce_metrics returns them
+        def total(key):
+            return sum(log.get(key, 0) for log in logging_outputs)
+
+        ntokens, sample_size = total("ntokens"), total("sample_size")
+        nll_loss = total("nll_loss") / max(ntokens, 1) / math.log(2)
+        return {
+            "loss": total("loss") / max(sample_size, 1) / math.log(2),
+            "nll_loss": nll_loss,
+            "ppl": 2**nll_loss,
+            "ntokens": ntokens,
+            "nsentences": total("nsentences"),
+            "sample_size": sample_size,
+        }
 
 
 @register_task("legacy_translation")
