@@ -13,6 +13,7 @@ import torch
 from core.porting.helpers import LEGACY
 
 from seqcore import utils
+from seqcore.checkpoint_utils import load_model_ensemble
 from seqcore.cli.train import train_command
 from seqcore.config.legacy import legacy_config_class
 from seqcore.criterions import Criterion, register_criterion
@@ -57,6 +58,13 @@ def test_legacy_task_criterion_and_model_train_and_generate(data, tmp_path, isol
     )  # fmt: skip
     assert decoded.returncode == 0, decoded.stderr
     assert len(re.findall(r"^H-\d+\t", decoded.stdout, re.M)) == 16
+    # rebuilt from the checkpoint alone, the model gets the run's options as saved
+    (model,), _, task = load_model_ensemble([str(checkpoint)], data=str(data))
+    assert isinstance(model.args, argparse.Namespace) and isinstance(task.args, argparse.Namespace)
+    assert (model.args.embed_dim, model.args.hidden_sizes, model.args.bias) == (8, [12, 10], False)
+    assert model.args.max_update == 3 and model.args.seed == 1  # the trainer's, as saved
+    assert model.args.left_pad_source == "False" and task.args.left_pad_source is False
+    assert model.args.data == str(data) and not hasattr(model.args, "unused_dim")
 
 
 def test_each_component_is_built_with_a_namespace_of_the_run(data, isolated):
