@@ -65,6 +65,7 @@ def test_legacy_task_criterion_and_model_train_and_generate(data, tmp_path, isol
     assert model.args.max_update == 3 and model.args.seed == 1  # the trainer's, as saved
     assert model.args.left_pad_source == "False" and task.args.left_pad_source is False
     assert model.args.data == str(data) and not hasattr(model.args, "unused_dim")
+    assert model.args.dropout == 0.1  # set by the architecture, not an option: set again
 
 
 def test_each_component_is_built_with_a_namespace_of_the_run(data, isolated):
@@ -85,6 +86,7 @@ def test_each_component_is_built_with_a_namespace_of_the_run(data, isolated):
     assert args.share_embeddings is True and args.bias is True
     assert model.decoder.embed is model.encoder.embed
     assert not hasattr(args, "unused_dim")  # not given, no default: absent (argparse.SUPPRESS)
+    assert args.dropout == 0.1 and "dropout" not in vars(cfg.model)  # the architecture's own
     assert args.max_source_positions == 1024  # the task's option
     assert args.smoothing == 0.2 and args.arch == "legacy_bag_base"
     assert args.seed == 1 and args.max_tokens is None  # the trainer's options

@@ -13,7 +13,7 @@ from typing import Any
 
 from seqcore.config.component import make_config
 from seqcore.config.fields import Component, collect_options, config_fields, field_default
-from seqcore.config.legacy import attach_run, is_legacy
+from seqcore.config.legacy import LegacyConfig, attach_run, is_legacy
 from seqcore.errors import ConfigError, UnknownComponentError
 from seqcore.origin import Origin
 from seqcore.registry import (
@@ -166,7 +166,11 @@ def apply_architecture(arch: Entry, model: Component, explicit: dict[str, Any]) 
         raise ConfigError(f"architecture {arch.name!r} ({arch.origin}): {e}") from None
     values = dict(vars(namespace))
     unknown = sorted(set(values) - names)
-    if unknown:
+    if unknown and issubclass(model.config_class or object, LegacyConfig):
+        # fairseq lets a legacy architecture set any name: those that are not options are set
+        # again on the Namespace the model is built with (seqcore.models.build_model)
+        values = {k: v for k, v in values.items() if k in names}
+    elif unknown:
         raise ConfigError(
             f"architecture {arch.name!r} ({arch.origin}) sets {', '.join(unknown)}, which model "
             f"{model.name!r} does not declare"

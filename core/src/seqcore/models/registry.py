@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from seqcore.config.component import config_name
-from seqcore.config.legacy import component_args, legacy_config_class
+from seqcore.config.legacy import component_args, is_legacy, legacy_config_class
 from seqcore.config.resolve import model_entry_for_arch
 from seqcore.errors import RegistrationError
 from seqcore.models.base import BaseModel
@@ -67,4 +67,11 @@ def build_model(cfg: Any, task: Any) -> Any:
             "build_model needs a config made by seqcore's resolver (it records the model name)"
         )
     entry = MODELS.get(name) if name in MODELS else model_entry_for_arch(name)
-    return entry.obj.build_model(component_args(cfg), task)
+    args = component_args(cfg)
+    if is_legacy(cfg):
+        # as fairseq's build_model: the architecture runs on the whole Namespace first, which
+        # sets the names it fills that are not options (the options it fills are set already)
+        arch = ARCHITECTURES.get_entry(getattr(args, "arch", name))
+        if arch is not None and arch.extra.get("model") == entry.name:
+            arch.obj(args)
+    return entry.obj.build_model(args, task)

@@ -184,6 +184,7 @@ class BagDecoder(FairseqIncrementalDecoder):
     def __init__(self, args, dictionary):
         super().__init__(dictionary)
         self.embed = nn.Embedding(len(dictionary), args.embed_dim, padding_idx=dictionary.pad())
+        self.dropout = nn.Dropout(args.dropout)
         sizes = [2 * args.embed_dim, *args.hidden_sizes]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
         self.out = nn.Linear(sizes[-1], len(dictionary), bias=args.bias)
@@ -195,7 +196,7 @@ class BagDecoder(FairseqIncrementalDecoder):
         pooled = encoder_out["pooled"].unsqueeze(1).expand_as(x)
         x = torch.cat([x, pooled], dim=-1)
         for layer in self.layers:
-            x = F.relu(layer(x))
+            x = self.dropout(F.relu(layer(x)))
         return self.out(x), None
 
 
@@ -245,6 +246,7 @@ def base_bag(args):
     args.pooling = getattr(args, "pooling", "mean")
     args.share_embeddings = getattr(args, "share_embeddings", True)
     args.bias = getattr(args, "bias", True)
+    args.dropout = getattr(args, "dropout", 0.1)  # not an option: add_args does not declare it
 
 
 @register_model_architecture("legacy_bag", "legacy_bag_tiny")
