@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ),
     ("seqcore.registry",),
     ("seqcore.config",),
+    ("seqcore.utils",),  # fairseq.utils' names for ported code: torch helpers only
     ("seqcore.data",),
     ("seqcore.models", "seqcore.criterions", "seqcore.optim"),
     ("seqcore.generation",),

@@ -21,6 +21,7 @@ from seqcore.errors import CheckpointError, UnknownComponentError
 from seqcore.loader import load_plugins, why_unavailable
 from seqcore.origin import Origin
 from seqcore.registry import ARCHITECTURES, CRITERIONS, LR_SCHEDULERS, OPTIMIZERS, TASKS
+from seqcore.tasks.registry import setup_task
 from seqcore.training.checkpoint_io import load_checkpoint_file
 
 _REGISTRY_OF_ROLE = {
@@ -157,7 +158,7 @@ def load_model_ensemble(
         if task is None:
             if data is not None and hasattr(cfg.task, "data"):
                 cfg.task.data = data
-            task = TASKS.get(cfg.selections["task"]).obj.setup_task(cfg.task)
+            task = setup_task(cfg.task)
         check_dictionaries(state, task, path)
         model = task.build_model(cfg.model)
         load_weights(model, state["model"], path)

@@ -174,9 +174,7 @@ class ComponentCommand(click.Command):
             [option.flag] + ([option.short] if option.short else []),
             type=FieldType(option.type),
             default=None,
-            metavar=describe(option.type)
-            if choices_of(option.type)
-            else describe(option.type).upper(),
+            metavar=option.metavar or _metavar(option.type),
             help=help_text,
             **alone,
         )
@@ -291,6 +289,10 @@ class ComponentCommand(click.Command):
             return set()
         names = {o.name for o in plan.options}
         return {p for p in self.params if p.name in names}
+
+
+def _metavar(tp: Any) -> str:
+    return describe(tp) if choices_of(tp) else describe(tp).upper()
 
 
 def _show(value: Any) -> str:

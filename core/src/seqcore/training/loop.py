@@ -24,7 +24,7 @@ from seqcore._version import __version__
 from seqcore.checkpoint_utils import check_weights_fit, dictionary_fingerprints
 from seqcore.errors import CheckpointError, ConfigError, DataError
 from seqcore.loader import plugin_manager
-from seqcore.registry import TASKS
+from seqcore.tasks.registry import setup_task
 from seqcore.training import distributed, schedule
 from seqcore.training.batches import grouped, min_positions
 from seqcore.training.checkpoint_io import load_checkpoint_file
@@ -80,7 +80,7 @@ class TrainingRun:
         torch.manual_seed(cfg.common.seed)
         np.random.seed(cfg.common.seed)
         random.seed(cfg.common.seed)
-        self.task = TASKS.get(cfg.selections["task"]).obj.setup_task(cfg.task)
+        self.task = setup_task(cfg.task)
         if not cfg.dataset.disable_validation:
             for split in cfg.dataset.valid_subset.split(","):
                 self.task.load_dataset(split)
