@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from seqcore.checkpoint_utils.files import atomic_copy, atomic_save
 from seqcore.errors import CheckpointError
 from seqcore.safe_files import ctrl_c_held, remove_leftovers, remove_quietly
-from seqcore.training.checkpoint_io import atomic_copy, atomic_save
 
 
 class CheckpointManager:
