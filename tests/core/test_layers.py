@@ -2,9 +2,9 @@
 
 Read from the source (``ast``), so an upward import fails here whether it sits at the top of a
 module or inside a function. Imports inside functions are allowed only where they are there for
-start-up speed (the command line imports each command's library when the command runs). The
-exceptions known today are listed by name, each a debt to pay, not a rule; a list entry that
-no longer occurs may simply be removed.
+start-up speed (the command line imports each command's library when the command runs), each
+listed by name in ``LAZY_FOR_START_UP``; there are no other exceptions. An entry that no longer
+occurs may simply be removed.
 """
 
 from __future__ import annotations
@@ -55,17 +55,6 @@ LAZY_FOR_START_UP: set[tuple[str, str]] = {
     # the kit's fixtures import torch only when a test uses them (pytest loads the kit early)
     ("seqcore.testing.fixtures", "seqcore.testing.data"),
     ("seqcore.testing.fixtures", "seqcore.testing.cli"),
-}
-
-# Imports inside functions that are not (yet) for start-up speed: debts, not rules.
-KNOWN_INNER: set[tuple[str, str]] = {
-    # `seqcore plugins` and the plug-in commands (the plug-in work of #17): the loader is
-    # loaded by every command that reads plug-ins anyway
-    ("seqcore.cli.plugin_commands", "seqcore.loader"),
-    ("seqcore.cli.plugins", "seqcore.cli.main"),
-    ("seqcore.cli.plugins", "seqcore.cli.plugin_commands"),
-    ("seqcore.cli.plugins", "seqcore.loader"),
-    ("seqcore.cli.plugins", "seqcore.registry"),
 }
 
 
@@ -145,7 +134,7 @@ def test_no_module_imports_from_a_layer_above_its_own():
 
 def test_imports_inside_functions_are_only_for_start_up_speed():
     inner = {(module, imported) for module, imported, in_function in IMPORTS if in_function}
-    assert inner - LAZY_FOR_START_UP - KNOWN_INNER == set()
+    assert inner - LAZY_FOR_START_UP == set()
 
 
 @pytest.mark.parametrize(
