@@ -117,6 +117,48 @@ def test_keep_best_checkpoints_by_the_metric(tmp_path, maximize, kept):
     assert load_checkpoint_file(tmp_path / "checkpoint_best.pt")["model"]["w"][0] == expected_best
 
 
+def test_checkpoint_best_is_written_only_when_the_metric_improves(tmp_path):
+    m = _manager(tmp_path, no_epoch_checkpoints=True)
+    written = [
+        [p.name for p in m.save(_state(e), epoch=e, num_updates=e, end_of_epoch=True, metric=s)]
+        for e, s in enumerate([2.0, 3.0, 1.5], start=1)
+    ]
+    assert written == [
+        ["checkpoint_best.pt", "checkpoint_last.pt"],
+        ["checkpoint_last.pt"],
+        ["checkpoint_best.pt", "checkpoint_last.pt"],
+    ]
+    best = load_checkpoint_file(tmp_path / "checkpoint_best.pt")
+    assert best["model"]["w"][0] == 3.0 and best["extra_state"]["best"] == 1.5
+    last = load_checkpoint_file(tmp_path / "checkpoint_last.pt")
+    assert last["extra_state"]["best"] == 1.5  # a resumed run goes on comparing with it
+
+
+def test_save_interval_and_no_last_checkpoints(tmp_path):
+    m = _manager(tmp_path, save_interval=2, no_last_checkpoints=True)
+    for epoch in range(1, 5):
+        m.save(_state(epoch), epoch=epoch, num_updates=epoch, end_of_epoch=True, metric=None)
+    assert _names(tmp_path) == ["checkpoint2.pt", "checkpoint4.pt"]
+
+
+def test_a_save_with_no_file_due_writes_nothing(tmp_path):
+    """Only checkpoint_best.pt kept (--no-epoch-checkpoints --no-last-checkpoints) and the
+    metric does not improve: nothing is written, nothing fails."""
+    m = _manager(tmp_path, no_epoch_checkpoints=True, no_last_checkpoints=True)
+    m.save(_state(1), epoch=1, num_updates=1, end_of_epoch=True, metric=1.0)
+    assert m.save(_state(2), epoch=2, num_updates=2, end_of_epoch=True, metric=2.0) == []
+    assert _names(tmp_path) == ["checkpoint_best.pt"]
+    assert load_checkpoint_file(tmp_path / "checkpoint_best.pt")["model"]["w"][0] == 1.0
+
+
+def test_only_rank_0_writes_but_every_rank_knows_the_best(tmp_path):
+    cfg = CheckpointConfig(save_dir=str(tmp_path / "ck"))
+    other_rank = CheckpointManager(cfg, is_master=False)
+    other_rank.prepare()
+    assert other_rank.save(_state(0), epoch=1, num_updates=1, end_of_epoch=True, metric=2.0) == []
+    assert other_rank.best == 2.0 and not (tmp_path / "ck").exists()
+
+
 def test_no_save_writes_nothing(tmp_path):
     m = _manager(tmp_path / "ck", no_save=True)
     assert m.save(_state(0), epoch=1, num_updates=1, end_of_epoch=True, metric=1.0) == []
