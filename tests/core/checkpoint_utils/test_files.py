@@ -115,3 +115,67 @@ def test_not_a_seqcore_checkpoint(tmp_path):
         load_checkpoint_file(other)
     with pytest.raises(CheckpointError, match="no such file"):
         load_checkpoint_file(tmp_path / "missing.pt")
+
+
+class _Payload:
+    """Pickles as a call of ``open(path, "w")``: loading it would create ``path``."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_pickled_object_is_refused_unrun_with_one_line_naming_the_file(tmp_path):
+    path, created = tmp_path / "evil.pt", tmp_path / "created-by-loading"
+    torch.save({**_state(1), "extra_state": {"x": _Payload(str(created))}}, path)
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint_file(path)
+    assert str(e.value) == (
+        f"checkpoint {path} holds code (io.open) that would run when loaded; it was not "
+        "loaded (seqcore checkpoints hold plain data only: tensors, numbers, strings)"
+    )
+    assert not created.exists()
+
+
+def test_an_empty_or_truncated_file_is_one_line_with_the_remedy_given(tmp_path):
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint_file(empty)
+    assert str(e.value) == f"checkpoint {empty} is empty (0 bytes); it was not loaded"
+    whole = tmp_path / "whole.pt"
+    atomic_save(_state(1), whole)
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint_file(cut, remedy="use another one")
+    assert str(e.value).startswith(f"checkpoint {cut} is corrupt or truncated (")
+    assert str(e.value).endswith("); use another one") and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"model": {"w": [1, 2]}}, "model entry 'w' is a list, not a tensor"),
+        ({"cfg": {"configs": {}}}, "'cfg' has no table 'selections' (it is missing)"),
+        ({"extra_state": [3]}, "'extra_state' is a list, not a table"),
+    ],
+)
+def test_entries_of_the_wrong_type_are_malformed(tmp_path, change, message):
+    path = tmp_path / "odd.pt"
+    torch.save({**_state(1), **change}, path)
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint_file(path)
+    assert str(e.value) == f"{path} is malformed: {message}"
+
+
+def test_a_copy_is_a_file_of_its_own(tmp_path):
+    source, target = tmp_path / "checkpoint_best.pt", tmp_path / "checkpoint_last.pt"
+    atomic_save(_state(1), source)
+    files.atomic_copy(source, target)
+    assert target.read_bytes() == source.read_bytes()
+    assert not os.path.samefile(source, target)
+    target.write_bytes(b"damaged")
+    assert torch.equal(load_checkpoint_file(source)["model"]["w"], torch.ones(3))
