@@ -12,6 +12,12 @@ One package owns everything about a checkpoint, under the name fairseq users kno
 - :mod:`~seqcore.checkpoint_utils.loading`: the configuration a checkpoint was trained with,
   its components looked up again, and the models built and loaded from it.
 
+Why a package under this name: what a checkpoint holds is decided in one place (the writer, the
+reader and the model loader agree because they live together), a fairseq user finds it where
+``fairseq.checkpoint_utils`` was, and each job stays a module small enough to read at once.
+Callers import the names exported here (``from seqcore.checkpoint_utils import
+load_checkpoint_file``); the modules are the package's layout, not separate entry points.
+
 It sits below :mod:`seqcore.training`, :mod:`seqcore.evaluation` and :mod:`seqcore.interop`,
 which all read or write checkpoints, and above the registries and the plug-in loader, which
 loading a model needs; it imports nothing from the layers that use it.
