@@ -128,6 +128,12 @@ class ComponentCommand(click.Command):
         attrs.setdefault("context_settings", {"help_option_names": ["-h", "--help"]})
         super().__init__(name, callback=callback, params=list(self.fixed_params), **attrs)
 
+    def reserved_names(self) -> set[str]:
+        """The names no component field may take: the command's own parameters (``--config``,
+        ``--user-dir``, ...) and its selectors (``task``, ``arch``, ...). docs/plugins/options.md
+        lists them."""
+        return {p.name for p in self.fixed_params} | {s.key for s in self.slots}
+
     # -- building the options ------------------------------------------------------------------
     def _selector_param(self, slot: Slot) -> click.Option:
         names = list(slot.registry)
@@ -186,8 +192,7 @@ class ComponentCommand(click.Command):
                 raise ConfigError(f"{scan.config}: {slot.key} must be a string, got {value!r}")
             selections[slot.key] = value
         components, arch = selected_components(self.slots, selections, self.base)
-        reserved = {p.name for p in self.fixed_params} | {s.key for s in self.slots}
-        options = collect_options(components, reserved)
+        options = collect_options(components, self.reserved_names())
         converted = self._convert_file_values(scan.config, file_values, options)
         shown = {o.name: {r: v for r, v in o.defaults.items()} for o in options}
         model = next((c for c in components if c.role == "model"), None)
@@ -241,8 +246,7 @@ class ComponentCommand(click.Command):
             value = ctx.params.get(option.name)
             if value is not None:
                 explicit[option.name] = value
-        reserved = {p.name for p in self.fixed_params} | {s.key for s in self.slots}
-        configs = resolve(plan.components, plan.arch, explicit, reserved=reserved)
+        configs = resolve(plan.components, plan.arch, explicit, reserved=self.reserved_names())
         return ResolvedConfig(
             {k: v for k, v in plan.selections.items() if v is not None},
             configs,
