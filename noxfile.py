@@ -61,6 +61,7 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Install everything, build a small corpus from real text, preprocess it, train a small
-    transformer with a progress bar, and translate held-out sentences with their BLEU."""
-    install_seqcore(session)
+    transformer with a progress bar, translate held-out sentences with their BLEU, and draw the
+    run's loss curves next to its checkpoints."""
+    install_seqcore(session, "matplotlib>=3.7")  # the core's [plot] extra, for the curves
     session.run("python", "examples/demo.py", *session.posargs)

@@ -19,6 +19,12 @@ against recomputing the whole prefix.
    must give the same hypotheses (goal: cached >= 3x faster).
 4. On CUDA: bf16, batches of 128, beam 5, as a fraction of the card's large-product speed (and
    of its data-sheet peak when known). Skipped without CUDA.
+5. Natural lengths: fairseq 0.12.2's fixture ``transformer`` (tests/fixtures/fairseq: 2+2
+   layers, 64 dims, trained on a tiny synthetic corpus, not the issue's es-en data), imported
+   through ``seqcore.interop``, decoding its test split with beam 5 and the length defaults
+   (``--max-len-a 0 --max-len-b 200``: every output ends at its own ``</s>``), as
+   ``generate`` batches it. The floor counts the decoder rows the search actually ran (sentences
+   leave the batch as they finish), so the fraction of the limit is of the work done.
 
 Run: ``python bench/bench_generate.py`` (a few minutes on 2 cores; ``--sentences`` fewer for a
 quick look, ``--sections`` to pick).
@@ -129,6 +135,26 @@ def gru_model(shape: dict, vocab: int) -> nn.Module:
     return EncoderDecoderModel(GRUEncoder(d, dim), GRUDecoder(d, dim, layers)).eval()
 
 
+def step_flops(shape: dict, vocab: int, t: int, src_len: int) -> int:
+    """Matrix-product FLOPs of one decoder row at step ``t`` (0-based) over a source of
+    ``src_len`` tokens: each layer's projections, feed-forward block and attention over the
+    ``t + 1`` positions and the source, then the output projection (2 per multiply-add)."""
+    d, ffn, layers = shape["embed_dim"], shape["ffn_embed_dim"], shape["layers"]
+    per_layer = 2 * (4 * d * d + 2 * d * d + 2 * d * ffn) + 2 * 2 * (t + 1 + src_len) * d
+    return layers * per_layer + 2 * d * vocab
+
+
+def source_flops(shape: dict, src_len: int) -> int:
+    """FLOPs of encoding one source of ``src_len`` tokens and projecting its keys and values
+    for each decoder layer (once per sentence: they do not depend on the beam)."""
+    d, ffn, layers = shape["embed_dim"], shape["ffn_embed_dim"], shape["layers"]
+    s = src_len
+    return (
+        layers * (2 * s * (4 * d * d + 2 * d * ffn) + 2 * 2 * s * s * d)
+        + layers * 2 * s * 2 * d * d
+    )
+
+
 def decoding_flops(shape: dict, vocab: int, src_lens: list[int], beam: int, length: int) -> int:
     """Matrix-product FLOPs of beam-decoding sources of ``src_lens`` tokens to outputs of
     ``length`` tokens plus ``</s>`` with a ``transformer`` of ``shape``: 2 per multiply-add.
@@ -139,16 +165,10 @@ def decoding_flops(shape: dict, vocab: int, src_lens: list[int], beam: int, leng
     prefix and the source; then the output projection. Per sentence: the encoder, and the
     encoder output's keys and values for each decoder layer (once: they do not depend on the
     beam)."""
-    d, ffn, layers = shape["embed_dim"], shape["ffn_embed_dim"], shape["layers"]
     total = 0
     for s in src_lens:
-        encoder = layers * (2 * s * (4 * d * d + 2 * d * ffn) + 2 * 2 * s * s * d)
-        cross_kv = layers * 2 * s * 2 * d * d
-        steps = 0
-        for t in range(length + 1):
-            per_layer = 2 * (4 * d * d + 2 * d * d + 2 * d * ffn) + 2 * 2 * (t + 1 + s) * d
-            steps += layers * per_layer + 2 * d * vocab
-        total += encoder + cross_kv + beam * steps
+        steps = sum(step_flops(shape, vocab, t, s) for t in range(length + 1))
+        total += source_flops(shape, s) + beam * steps
     return total
 
 
@@ -374,6 +394,79 @@ def gpu_row(args) -> None:
     )
 
 
+FIXTURE_TRANSFORMER = Path(__file__).resolve().parents[1] / "tests/fixtures/fairseq/transformer"
+FIXTURE_DATA = Path(__file__).resolve().parents[1] / "tests/fixtures/fairseq/translation-bin"
+
+
+def natural_length(args) -> None:
+    """Section 5: fairseq's fixture transformer on its test split, outputs of natural length."""
+    try:
+        from seqcore.interop.convert import import_fairseq
+
+        imported = import_fairseq(str(FIXTURE_TRANSFORMER / "checkpoint.pt"), str(FIXTURE_DATA))
+    except Exception as e:  # noqa: BLE001  (the bench goes on without this section)
+        print(f"natural lengths: skipped ({type(e).__name__}: {e})")
+        return
+    model, task, m = imported.model, imported.task, imported.cfg.model
+    if m.encoder_layers != m.decoder_layers or m.encoder_embed_dim != m.decoder_embed_dim:
+        print("natural lengths: skipped (the floor's formula wants a symmetric model)")
+        return
+    shape = {
+        "embed_dim": m.decoder_embed_dim,
+        "ffn_embed_dim": m.decoder_ffn_embed_dim,
+        "layers": m.decoder_layers,
+    }
+    tgt_dict = task.target_dictionary
+    vocab = len(tgt_dict)
+    task.load_dataset("test")
+    itr = task.get_batch_iterator(task.dataset("test"), max_sentences=args.batch_size)
+    samples = list(itr.next_epoch_itr(shuffle=False))
+    n = sum(len(s["id"]) for s in samples)
+    gen = SequenceGenerator([model], tgt_dict, beam_size=args.beam)  # length defaults
+
+    # the floor counts what the search ran: each decoder call's rows at its step, and each
+    # batch's encoder over its (padded) source width
+    work = {"flops": 0, "src_len": 0}
+
+    def count_rows(_module, inputs, kwargs):
+        prev = inputs[0] if inputs else kwargs["prev_output_tokens"]
+        work["flops"] += prev.size(0) * step_flops(shape, vocab, prev.size(1) - 1, work["src_len"])
+
+    hook = model.decoder.register_forward_pre_hook(count_rows, with_kwargs=True)
+    try:
+        run(gen, samples[:1])  # warm-up
+        best, best_cpu, flops, tokens = float("inf"), float("inf"), 0, 0
+        for _ in range(args.repeats):
+            work["flops"] = 0
+            start, start_cpu = time.perf_counter(), time.process_time()
+            tokens = 0
+            for sample in samples:
+                src = sample["net_input"]["src_tokens"]
+                work["src_len"] = src.size(1)
+                work["flops"] += src.size(0) * source_flops(shape, src.size(1))
+                for hyps in gen.generate(sample):
+                    tokens += len(hyps[0]["tokens"])
+            best = min(best, time.perf_counter() - start)
+            best_cpu = min(best_cpu, time.process_time() - start_cpu)
+            flops = work["flops"]
+    finally:
+        hook.remove()
+    peak = measured_peak("cpu", "float32")
+    floor = flops / peak
+    print(
+        f"natural lengths: fairseq 0.12.2's fixture transformer ({m.decoder_layers}+"
+        f"{m.decoder_layers} layers, {m.decoder_embed_dim} dims, FFN {m.decoder_ffn_embed_dim}, "
+        f"{vocab} target symbols; a tiny synthetic corpus, not real data), its test split: {n} "
+        f"sentences, beam {args.beam}, batches of {args.batch_size}, length defaults; "
+        f"{tokens / n:.1f} tokens per output on average"
+    )
+    print(
+        f"natural lengths, float32: {best:.2f} s ({best_cpu:.2f} s CPU), {n / best:.1f} "
+        f"sentences/s, {tokens / best:.0f} tokens/s; {flops / 1e9:.2f} GFLOP of decoding work, "
+        f"floor {floor:.3f} s at {peak / 1e9:.1f} GFLOP/s: {floor / best:.1%} of the float32 limit"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sentences", type=int, default=550)
@@ -385,7 +478,9 @@ def main() -> None:
     parser.add_argument("--recompute-sentences", type=int, default=200)
     parser.add_argument("--gpu-sentences", type=int, default=2048)
     parser.add_argument(
-        "--sections", default="issue,recompute,gpu", help="issue, recompute, gpu (comma-separated)"
+        "--sections",
+        default="issue,natural,recompute,gpu",
+        help="issue, natural, recompute, gpu (comma-separated)",
     )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
@@ -394,6 +489,8 @@ def main() -> None:
     sections = args.sections.split(",")
     if "issue" in sections:
         issue_configuration(args)
+    if "natural" in sections:
+        natural_length(args)
     if "recompute" in sections:
         cache_versus_recompute(args)
     if "gpu" in sections:

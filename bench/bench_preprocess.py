@@ -29,9 +29,9 @@ from collections import Counter
 
 import numpy as np
 
-from seqcore.cli.preprocess import PreprocessOptions, run_preprocess
 from seqcore.data.dictionary import Dictionary
 from seqcore.data.indexed_dataset import MMapIndexedDataset, MMapIndexedDatasetBuilder, write_index
+from seqcore.data.preprocess import PreprocessOptions, run_preprocess
 
 LETTERS = list("abcdefghijklmnopqrstuvwxyz") + ["ä", "ö", "ü", "ß", "é"]
 

@@ -6,8 +6,11 @@ Run it with ``nox -s demo`` (which installs everything first). It
    in ``examples/.cache``) and builds a small parallel corpus: each line "translated" into Pig
    Latin, a rule a small model can learn in minutes;
 2. runs ``seqcore preprocess`` on it;
-3. runs ``seqcore train`` on a small transformer with a progress bar;
-4. runs ``seqcore generate`` on held-out lines and prints BLEU.
+3. runs ``seqcore train`` on a small transformer with a progress bar, its reports kept as JSON
+   records in ``--log-file`` (``checkpoints/train.log``);
+4. runs ``seqcore generate`` on held-out lines and prints BLEU;
+5. draws the run's loss and learning-rate curves from that log next to the checkpoints
+   (``checkpoints/curves.png``, as ``seqcore plot checkpoints/train.log`` would) and prints where.
 
 Every step is a ``seqcore`` command, printed before it runs, so you can repeat it by hand.
 """
@@ -21,6 +24,8 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+
+from seqcore.evaluation.curves import draw, read_curves
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -70,6 +75,73 @@ def shakespeare_lines() -> list[str]:
                 if 3 <= len(words) <= 10:
                     lines.append(" ".join(words))
     return lines
+
+
+def train_args(data: Path, checkpoints: Path, max_update: int) -> list[str]:
+    """``seqcore train``'s arguments in the demo: a small transformer, a progress bar on the
+    console and every report as a JSON record in ``checkpoints/train.log``."""
+    return [
+        str(data),
+        "-a",
+        "transformer",
+        "--share-all-embeddings",
+        "--encoder-layers",
+        "2",
+        "--decoder-layers",
+        "2",
+        "--encoder-embed-dim",
+        "128",
+        "--decoder-embed-dim",
+        "128",
+        "--encoder-ffn-embed-dim",
+        "512",
+        "--decoder-ffn-embed-dim",
+        "512",
+        "--encoder-attention-heads",
+        "4",
+        "--decoder-attention-heads",
+        "4",
+        "--dropout",
+        "0.1",
+        "--optimizer",
+        "adam",
+        "--adam-betas",
+        "(0.9, 0.98)",
+        "--lr",
+        "2e-3",
+        "--lr-scheduler",
+        "inverse_sqrt",
+        "--warmup-updates",
+        "200",
+        "--criterion",
+        "label_smoothed_cross_entropy",
+        "--label-smoothing",
+        "0.1",
+        "--max-tokens",
+        "4096",
+        "--max-update",
+        str(max_update),
+        "--validate-interval-updates",
+        "250",
+        "--save-interval-updates",
+        "250",
+        "--no-epoch-checkpoints",
+        "--save-dir",
+        str(checkpoints),
+        "--log-format",
+        "tqdm",
+        "--log-file",
+        str(checkpoints / "train.log"),
+        "--log-interval",
+        "50",
+        "--bf16",
+    ]
+
+
+def plot_curves(checkpoints: Path) -> Path:
+    """The run's loss and learning-rate curves from its ``--log-file``, drawn next to its
+    checkpoints with ``seqcore plot``'s own functions; returns the picture's path."""
+    return draw([read_curves(checkpoints / "train.log", label="demo")], checkpoints / "curves.png")
 
 
 def run(cmd: list[str]) -> None:
@@ -122,64 +194,8 @@ def main() -> None:
         ]
     )
     checkpoints = WORK / "checkpoints"
-    run(
-        seqcore
-        + [
-            "train",
-            str(data),
-            "-a",
-            "transformer",
-            "--share-all-embeddings",
-            "--encoder-layers",
-            "2",
-            "--decoder-layers",
-            "2",
-            "--encoder-embed-dim",
-            "128",
-            "--decoder-embed-dim",
-            "128",
-            "--encoder-ffn-embed-dim",
-            "512",
-            "--decoder-ffn-embed-dim",
-            "512",
-            "--encoder-attention-heads",
-            "4",
-            "--decoder-attention-heads",
-            "4",
-            "--dropout",
-            "0.1",
-            "--optimizer",
-            "adam",
-            "--adam-betas",
-            "(0.9, 0.98)",
-            "--lr",
-            "2e-3",
-            "--lr-scheduler",
-            "inverse_sqrt",
-            "--warmup-updates",
-            "200",
-            "--criterion",
-            "label_smoothed_cross_entropy",
-            "--label-smoothing",
-            "0.1",
-            "--max-tokens",
-            "4096",
-            "--max-update",
-            str(args.max_update),
-            "--validate-interval-updates",
-            "250",
-            "--save-interval-updates",
-            "250",
-            "--no-epoch-checkpoints",
-            "--save-dir",
-            str(checkpoints),
-            "--log-format",
-            "tqdm",
-            "--log-interval",
-            "50",
-            "--bf16",
-        ]
-    )
+    checkpoints.mkdir(parents=True, exist_ok=True)  # for the --log-file in it
+    run(seqcore + ["train", *train_args(data, checkpoints, args.max_update)])
     run(
         seqcore
         + [
@@ -203,6 +219,7 @@ def main() -> None:
         print(line)
     print(next(x for x in reversed(lines_out) if "BLEU" in x))
     print(f"checkpoints: {checkpoints}; translations: {result}")
+    print(f"loss curves: {plot_curves(checkpoints)}")
 
 
 if __name__ == "__main__":

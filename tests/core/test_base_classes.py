@@ -1,5 +1,5 @@
 """The plug-in base classes follow one rule: an ``abc.ABC`` exactly when every subclass must
-write a method, and that method is abstract (docs/plugins.md says the same)."""
+write a method, and that method is abstract (docs/plugins/README.md says the same)."""
 
 from __future__ import annotations
 

@@ -95,16 +95,16 @@ def test_ctrl_c_during_the_copies_of_a_save_leaves_a_consistent_set(
 ):
     """SIGINT while checkpoint_last.pt is being copied from the update checkpoint of update 5:
     the save completes (copy, pruning) before the run stops, and running again resumes there."""
-    from seqcore.training import checkpoints
+    from seqcore.checkpoint_utils import manager
 
-    real_copy = checkpoints.atomic_copy
+    real_copy = manager.atomic_copy
 
     def copy_with_ctrl_c(source, target):
         if Path(source).name == "checkpoint_2_5.pt":
             os.kill(os.getpid(), signal.SIGINT)
         real_copy(source, target)
 
-    monkeypatch.setattr(checkpoints, "atomic_copy", copy_with_ctrl_c)
+    monkeypatch.setattr(manager, "atomic_copy", copy_with_ctrl_c)
     save_dir = tmp_path / "ck"
     status, _, err = seqcore(capsys, *_train_argv(data_bin, save_dir))
     assert status == 130 and err.splitlines()[-1] == "seqcore: interrupted"

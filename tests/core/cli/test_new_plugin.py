@@ -1,7 +1,8 @@
 """``seqcore new-plugin``: the distribution it writes installs (a real, non-editable pip install
 of a wheel built from it), is found by seqcore, and its own generated tests pass: the kit's
 checks of every component, ``seqcore plugins`` listing it, its command, and ``seqcore train``
-with all its components followed by ``seqcore generate`` with the checkpoint."""
+with all its components (its task included) followed by ``seqcore generate`` with the
+checkpoint."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from support import run_cli
 
 from seqcore.scaffold import compatible_range
 
-ALL_KINDS = ["model", "criterion", "optimizer", "lr_scheduler", "hook", "command"]
+ALL_KINDS = ["model", "criterion", "task", "optimizer", "lr_scheduler", "hook", "command"]
 
 
 def _kinds(*kinds: str) -> list[str]:
@@ -51,7 +52,9 @@ def test_generated_plugin_installs_and_passes_its_tests(tmp_path: Path):
         timeout=600,
     )
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
-    assert "8 passed" in tests.stdout
+    # seqcore plugins, one check per kind but command, the command itself, the task's own
+    # behaviour (source words dropped in training only), train + generate
+    assert "10 passed" in tests.stdout
 
 
 def test_generated_files(tmp_path: Path):

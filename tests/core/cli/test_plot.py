@@ -82,8 +82,8 @@ def test_a_log_without_records_is_named(tmp_path: Path):
     result = run_cli("plot", str(log), "-o", str(tmp_path / "c.png"))
     assert result.returncode == 1
     assert result.stderr == (
-        f"seqcore: error: {log}: no loss records; plot reads the output of seqcore train "
-        "--log-format json\n"
+        f"seqcore: error: {log}: no loss records; plot reads a seqcore train --log-file, or the "
+        "output of --log-format json\n"
     )
 
 

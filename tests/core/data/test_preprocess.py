@@ -1,5 +1,7 @@
-"""`seqcore preprocess`: fairseq-preprocess's files, byte for byte, and clean failures."""
+"""`seqcore preprocess` and seqcore.data.preprocess: fairseq-preprocess's files, byte for byte,
+and clean failures."""
 
+import dataclasses
 import random
 import struct
 import sys
@@ -13,6 +15,7 @@ from seqcore.cli.preprocess import preprocess
 from seqcore.data import binarize, text_lines
 from seqcore.data.dictionary import Dictionary
 from seqcore.data.indexed_dataset import MMapIndexedDataset
+from seqcore.data.preprocess import PreprocessOptions, run_preprocess
 from seqcore.errors import ConfigError, DataError, SeqcoreError
 
 WORDS = ["der", "die", "das", "haus", "katze", "größe", "日本", "über", "x" * 12, "y" * 20]
@@ -318,3 +321,78 @@ def test_empty_corpus(tmp_path):
     assert (tmp_path / "out" / "dict.de.txt").read_text() == "".join(
         f"madeupword000{i} 0\n" for i in range(4)
     )
+
+
+# -- the library: seqcore.data.preprocess called in-process --------------------------------------
+def test_run_preprocess_returns_what_it_wrote(tmp_path, corpus):
+    out = tmp_path / "lib"
+    lines = []
+    opts = PreprocessOptions(source_lang="de", target_lang="en", trainpref=corpus["train"],
+                             validpref=corpus["valid"], destdir=str(out),
+                             thresholdtgt=2, nwordssrc=10)  # fmt: skip
+    result = run_preprocess(opts, echo=lines.append)
+    refs = {
+        "de": ref_dictionary([f"{corpus['train']}.de"], nwords=10),
+        "en": ref_dictionary([f"{corpus['train']}.en"], threshold=2),
+    }
+    assert set(result.dictionaries) == {"de", "en"}
+    for lang, (text, index, size) in refs.items():
+        assert len(result.dictionaries[lang]) == size
+        assert (out / f"dict.{lang}.txt").read_text(encoding="utf-8") == text
+        for split in ("train", "valid"):
+            stats = result.splits[split, lang]
+            words = Path(f"{corpus[split]}.{lang}").read_text(encoding="utf-8").split("\n")[:-1]
+            tokens = [w for line in words for w in line.split()]
+            assert stats.nseq == len(words)
+            assert stats.ntok == len(tokens) + len(words)  # </s> ends every sentence
+            assert stats.nreplaced == sum(w not in index for w in tokens)
+            data, idx = ref_binarize(f"{corpus[split]}.{lang}", index)
+            assert (out / f"{split}.de-en.{lang}.bin").read_bytes() == data
+            assert (out / f"{split}.de-en.{lang}.idx").read_bytes() == idx
+    assert lines[0] == f"[de] Dictionary: {refs['de'][2]} types"
+    assert lines[-1] == f"Wrote preprocessed data to {out}"
+    assert len(lines) == 2 + 2 * 2 + 1  # per side: its dictionary and its two splits
+
+
+def test_run_preprocess_prints_nothing_but_through_echo(tmp_path, corpus, capsys):
+    opts = PreprocessOptions(source_lang="de", target_lang="en", trainpref=corpus["train"],
+                             destdir=str(tmp_path / "quiet"), dict_only=True)  # fmt: skip
+    result = run_preprocess(opts, echo=lambda line: None)
+    assert result.splits == {}  # dict_only binarizes nothing
+    assert sorted(p.name for p in (tmp_path / "quiet").iterdir()) == ["dict.de.txt", "dict.en.txt"]
+    assert capsys.readouterr() == ("", "")
+
+
+def test_monolingual_text_without_a_language(tmp_path):
+    (tmp_path / "train").write_text("a b\n\nb c c\n", encoding="utf-8")  # empty lines are kept
+    out = tmp_path / "lm"
+    result = run_preprocess(
+        PreprocessOptions(
+            only_source=True, trainpref=str(tmp_path / "train"), destdir=str(out), padding_factor=1
+        ),  # fmt: skip
+        echo=lambda line: None,
+    )
+    assert listing(out) == ["dict.txt", "train.bin", "train.idx"]
+    assert (out / "dict.txt").read_text() == "b 2\nc 2\na 1\n"  # by count, then by word
+    ds = MMapIndexedDataset(str(out / "train"))
+    d = result.dictionaries[None]
+    assert [ds[i].tolist() for i in range(len(ds))] == [
+        [d.index("a"), d.index("b"), d.eos()], [d.eos()], [d.index("b"), d.index("c"),
+                                                           d.index("c"), d.eos()]]  # fmt: skip
+
+
+def test_errors_come_before_any_output(tmp_path, corpus):
+    out = tmp_path / "never"
+    opts = PreprocessOptions(source_lang="de", target_lang="en", trainpref=corpus["train"],
+                             validpref=str(tmp_path / "nowhere"), destdir=str(out))  # fmt: skip
+    with pytest.raises(DataError, match=r"^--validpref: cannot read .*nowhere\.de: no such file$"):
+        run_preprocess(opts, echo=lambda line: None)
+    assert not out.exists()
+
+
+def test_every_option_is_a_flag_of_the_command():
+    """The command's flags are derived from PreprocessOptions, never written twice."""
+    help_text = CliRunner().invoke(preprocess, ["--help"], terminal_width=200).output
+    for f in dataclasses.fields(PreprocessOptions):
+        assert "--" + f.name.replace("_", "-") in help_text, f.name
+    assert "-s, --source-lang" in help_text and "-t, --target-lang" in help_text

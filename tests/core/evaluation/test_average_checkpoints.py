@@ -7,7 +7,7 @@ import torch
 from core.evaluation.helpers import COPY_MODEL, parse_generation, train
 from support import run_cli
 
-from seqcore.training.checkpoint_io import load_checkpoint_file
+from seqcore.checkpoint_utils import load_checkpoint_file
 
 
 @pytest.fixture(scope="module")

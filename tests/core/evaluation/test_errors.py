@@ -55,23 +55,6 @@ def test_data_folder_with_other_dictionaries(copy_model, tmp_path):
     )
 
 
-def test_weights_of_another_shape_are_a_one_line_error():
-    # checkpoints without dictionary fingerprints still fail clearly, on the shapes
-    import pytest
-    import torch
-
-    from seqcore.checkpoint_utils import load_weights
-    from seqcore.errors import CheckpointError
-
-    model = torch.nn.Embedding(10, 4)
-    with pytest.raises(CheckpointError) as info:
-        load_weights(model, {"weight": torch.zeros(12, 4)}, "old.pt")
-    assert str(info.value) == (
-        "old.pt does not fit the model built here: weight has shape (12, 4) in the checkpoint "
-        "but (10, 4) here (are the data folder's dictionaries the ones it was trained with?)"
-    )
-
-
 def test_missing_data_folder_and_split(copy_data, copy_model, tmp_path):
     assert _error("generate", str(tmp_path / "nodata"), "--path", str(copy_model)) == (
         f"data folder {tmp_path / 'nodata'} does not exist"

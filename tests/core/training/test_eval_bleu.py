@@ -14,7 +14,7 @@ from support import (
     write_parallel_text,
 )
 
-from seqcore.training.checkpoint_io import load_checkpoint_file
+from seqcore.checkpoint_utils import load_checkpoint_file
 
 SEARCH = ["--beam", "2", "--max-len-a", "1.2", "--max-len-b", "10"]
 EVAL_BLEU = [

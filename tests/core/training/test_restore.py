@@ -6,7 +6,7 @@ import torch
 from support import TINY_TRANSFORMER as TINY
 from support import json_records, run_cli, train_tiny
 
-from seqcore.training.checkpoint_io import load_checkpoint_file
+from seqcore.checkpoint_utils import load_checkpoint_file
 
 PLATEAU = [  # the learning rate halves after every validation from the second one on
     "--lr-scheduler",

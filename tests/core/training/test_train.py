@@ -12,7 +12,7 @@ import torch
 from support import TINY_TRANSFORMER as TINY
 from support import json_records, run_cli, run_seqcore, train_tiny
 
-from seqcore.training.checkpoint_io import load_checkpoint_file
+from seqcore.checkpoint_utils import load_checkpoint_file
 
 
 def test_trains_logs_json_and_writes_fairseq_checkpoint_names(data_bin, tmp_path):

@@ -11,7 +11,7 @@ import torch
 from support import TINY_TRANSFORMER as TINY
 from support import json_records, train_tiny
 
-from seqcore.training.checkpoint_io import load_checkpoint_file
+from seqcore.checkpoint_utils import load_checkpoint_file
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

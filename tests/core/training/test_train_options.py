@@ -8,7 +8,7 @@ import pytest
 import torch
 from support import json_records, train_tiny
 
-from seqcore.training.checkpoint_io import load_checkpoint_file
+from seqcore.checkpoint_utils import load_checkpoint_file
 
 # records the parameters before the first update and after it
 PROBE = """

@@ -191,3 +191,20 @@ def test_target_padding_does_not_change_real_positions(helpers):
         for i, n in enumerate(lengths):
             alone, _ = model(src[i : i + 1], None, prev[i : i + 1, :n])
             assert (batched[i, :n] - alone[0]).abs().max() < TOL
+
+
+@pytest.mark.parametrize("rows", [1, 5, 10, 11, 40])
+def test_output_projection_of_few_and_many_rows(helpers, rows):
+    """The output projection (taken as ``weight @ x^T`` for up to 10 rows, the steps of one
+    sentence's beams) against the float64 product, and its log-softmax laid out as the search
+    views it (rows x V, contiguous)."""
+    model = helpers.build(helpers.tiny_config()).eval()
+    features = torch.randn(rows, 1, model.decoder.output_projection.in_features)
+    with torch.no_grad():
+        logits = model.decoder.output_layer(features)
+    weight = model.decoder.output_projection.weight.double()
+    expected = (features.double() @ weight.t()).float()
+    assert logits.shape == expected.shape
+    assert (logits - expected).abs().max() < TOL
+    lprobs = torch.log_softmax(logits, dim=-1)[:, -1, :]
+    assert lprobs.is_contiguous()

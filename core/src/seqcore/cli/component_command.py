@@ -128,6 +128,12 @@ class ComponentCommand(click.Command):
         attrs.setdefault("context_settings", {"help_option_names": ["-h", "--help"]})
         super().__init__(name, callback=callback, params=list(self.fixed_params), **attrs)
 
+    def reserved_names(self) -> set[str]:
+        """The names no component field may take: the command's own parameters (``--config``,
+        ``--user-dir``, ...) and its selectors (``task``, ``arch``, ...). docs/plugins/options.md
+        lists them."""
+        return {p.name for p in self.fixed_params} | {s.key for s in self.slots}
+
     # -- building the options ------------------------------------------------------------------
     def _selector_param(self, slot: Slot) -> click.Option:
         names = list(slot.registry)
@@ -168,9 +174,7 @@ class ComponentCommand(click.Command):
             [option.flag] + ([option.short] if option.short else []),
             type=FieldType(option.type),
             default=None,
-            metavar=describe(option.type)
-            if choices_of(option.type)
-            else describe(option.type).upper(),
+            metavar=option.metavar or _metavar(option.type),
             help=help_text,
             **alone,
         )
@@ -186,8 +190,7 @@ class ComponentCommand(click.Command):
                 raise ConfigError(f"{scan.config}: {slot.key} must be a string, got {value!r}")
             selections[slot.key] = value
         components, arch = selected_components(self.slots, selections, self.base)
-        reserved = {p.name for p in self.fixed_params} | {s.key for s in self.slots}
-        options = collect_options(components, reserved)
+        options = collect_options(components, self.reserved_names())
         converted = self._convert_file_values(scan.config, file_values, options)
         shown = {o.name: {r: v for r, v in o.defaults.items()} for o in options}
         model = next((c for c in components if c.role == "model"), None)
@@ -241,8 +244,7 @@ class ComponentCommand(click.Command):
             value = ctx.params.get(option.name)
             if value is not None:
                 explicit[option.name] = value
-        reserved = {p.name for p in self.fixed_params} | {s.key for s in self.slots}
-        configs = resolve(plan.components, plan.arch, explicit, reserved=reserved)
+        configs = resolve(plan.components, plan.arch, explicit, reserved=self.reserved_names())
         return ResolvedConfig(
             {k: v for k, v in plan.selections.items() if v is not None},
             configs,
@@ -287,6 +289,10 @@ class ComponentCommand(click.Command):
             return set()
         names = {o.name for o in plan.options}
         return {p for p in self.params if p.name in names}
+
+
+def _metavar(tp: Any) -> str:
+    return describe(tp) if choices_of(tp) else describe(tp).upper()
 
 
 def _show(value: Any) -> str:

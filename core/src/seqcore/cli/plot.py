@@ -21,8 +21,8 @@ from seqcore.evaluation.curves import draw, read_curves
 )
 def plot_command(logs: tuple[Path, ...], output: Path) -> None:
     """Draw training and validation loss (and the learning rate) against updates from the logs
-    of `seqcore train --log-format json`, several runs overlaid. Needs matplotlib
-    (pip install 'seqcore-toolkit[plot]')."""
+    of `seqcore train` (its --log-file, or the output of --log-format json), several runs
+    overlaid. Needs matplotlib (pip install 'seqcore-toolkit[plot]')."""
     runs = [read_curves(log, label=_label(log, logs)) for log in logs]
     click.echo(f"wrote {draw(runs, output)}")
 

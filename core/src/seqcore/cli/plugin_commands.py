@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import click
 
+from seqcore.loader import load_plugins, plugin_failed
+
 # command name -> the pluggy name of the plug-in that added it ("dist:entry" or "user-dir:path")
 COMMAND_OWNERS: dict[str, str] = {}
 # command name -> the error for running it, when more than one provider added it
@@ -19,8 +21,6 @@ CLASHES_OF: dict[str, list[str]] = {}
 
 def add_plugin_commands(group: click.Group, core_commands: set[str]) -> None:
     """Load plug-ins and let each add its commands; a taken name is an error naming both."""
-    from seqcore.loader import load_plugins, plugin_failed
-
     manager = load_plugins()
     owners: dict[str, str] = {name: "the core" for name in core_commands}
     for impl in reversed(manager.hook.seqcore_add_commands.get_hookimpls()):

@@ -13,15 +13,16 @@ from typing import Any
 
 import click
 
+from seqcore.cli.main import cli
+from seqcore.cli.plugin_commands import CLASHES_OF, COMMAND_OWNERS
 from seqcore.cli.plugin_options import plugin_options
+from seqcore.loader import hooks_of, load_plugins, plugins
+from seqcore.registry import ARCHITECTURES, BY_KIND
 
 
 def plugin_report() -> list[dict[str, Any]]:
     """One record per plug-in (distribution or user dir): version, components by kind (models
     with their architectures), hooks, and errors. Plain data, as ``--json`` prints it."""
-    from seqcore.loader import hooks_of, plugins
-    from seqcore.registry import ARCHITECTURES, BY_KIND
-
     records: dict[str, dict[str, Any]] = {}
     for plugin in plugins():
         records[plugin.key] = {
@@ -48,8 +49,6 @@ def plugin_report() -> list[dict[str, Any]]:
                 "errors": [],
             }
         return records[origin.name]
-
-    from seqcore.cli.plugin_commands import CLASHES_OF, COMMAND_OWNERS
 
     def key_of(pluggy_name: str) -> str:
         if pluggy_name.startswith("user-dir:"):
@@ -140,9 +139,6 @@ def _print_text(report: list[dict[str, Any]]) -> None:
 @plugin_options
 def plugins_command(as_json: bool, user_dir: tuple[str, ...], strict_plugins: bool | None) -> None:
     """List installed plug-ins and --user-dir modules: version, components, hooks, errors."""
-    from seqcore.cli.main import cli
-    from seqcore.loader import load_plugins
-
     load_plugins(user_dir, strict=strict_plugins)
     cli.add_plugin_commands()
     report = plugin_report()

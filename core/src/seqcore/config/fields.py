@@ -2,7 +2,8 @@
 
 Every field of every selected component's dataclass becomes one option. A field that several
 components declare (``max_source_positions`` on the task and the model) is one option feeding
-each of them; declaring it with different types is an error naming both components.
+each of them; declaring it with different types (``int`` and ``int | None`` count as one) is an
+error naming both components.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import dataclasses
 import typing
 from typing import Any
 
-from seqcore.config.types import describe
+from seqcore.config.types import describe, strip_optional
 from seqcore.errors import ConfigError
 from seqcore.origin import Origin
 
@@ -45,6 +46,7 @@ class Option:
     short: str | None = None  # a one-letter alias ("-s"), from the field's metadata
     # the value of the flag given alone (fairseq's argparse_const: `--remove-bpe` = subword_nmt)
     flag_value: Any = None
+    metavar: str | None = None  # the value's name in the help ("N"); by default its type
 
     @property
     def flag(self) -> str:
@@ -106,8 +108,9 @@ def collect_options(components: list[Component], reserved: set[str] = frozenset(
                     bool(field.metadata.get("positional", False)),
                     field.metadata.get("short"),
                     field.metadata.get("flag_value"),
+                    field.metadata.get("metavar"),
                 )
-            elif option.type != tp:
+            elif option.type != tp and strip_optional(option.type) != strip_optional(tp):
                 other = option.owners[0]
                 raise ConfigError(
                     f"option {option.flag} is declared as {describe(option.type)} by {other} "
@@ -119,4 +122,6 @@ def collect_options(components: list[Component], reserved: set[str] = frozenset(
                 option.defaults[component.role] = default
             if not option.help:
                 option.help = field.metadata.get("help", "")
+            if option.metavar is None:
+                option.metavar = field.metadata.get("metavar")
     return list(options.values())

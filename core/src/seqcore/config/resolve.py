@@ -13,6 +13,7 @@ from typing import Any
 
 from seqcore.config.component import make_config
 from seqcore.config.fields import Component, collect_options, config_fields, field_default
+from seqcore.config.legacy import LegacyConfig, attach_run, is_legacy
 from seqcore.errors import ConfigError, UnknownComponentError
 from seqcore.origin import Origin
 from seqcore.registry import (
@@ -69,6 +70,11 @@ class ResolvedConfig:
     selections: dict[str, str]  # slot key -> selected name ("arch" -> "transformer_iwslt_de_en")
     configs: dict[str, Any]  # role -> config instance ("model" -> TransformerConfig(...))
     origins: dict[str, Origin | None]  # role -> where the component came from
+
+    def __post_init__(self) -> None:
+        for cfg in self.configs.values():
+            if is_legacy(cfg):  # built with a Namespace of this whole configuration
+                attach_run(cfg, self)
 
     def __getattr__(self, role: str) -> Any:
         try:
@@ -160,7 +166,11 @@ def apply_architecture(arch: Entry, model: Component, explicit: dict[str, Any]) 
         raise ConfigError(f"architecture {arch.name!r} ({arch.origin}): {e}") from None
     values = dict(vars(namespace))
     unknown = sorted(set(values) - names)
-    if unknown:
+    if unknown and issubclass(model.config_class or object, LegacyConfig):
+        # fairseq lets a legacy architecture set any name: those that are not options are set
+        # again on the Namespace the model is built with (seqcore.models.build_model)
+        values = {k: v for k, v in values.items() if k in names}
+    elif unknown:
         raise ConfigError(
             f"architecture {arch.name!r} ({arch.origin}) sets {', '.join(unknown)}, which model "
             f"{model.name!r} does not declare"

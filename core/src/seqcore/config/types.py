@@ -4,7 +4,8 @@ One converter serves the command line (strings) and TOML config files (native va
 means the same wherever it is given. Supported field types: ``bool``, ``int``, ``float``, ``str``,
 ``X | None``, ``Literal[...]`` and ``Enum`` (choices), ``tuple[X, ...]``, ``tuple[X, Y]`` and
 ``list[X]``; sequences are read from ``"(0.9, 0.98)"``, ``"[0.1, 0.2]"``, ``"0.1,0.2"`` or a single
-value, as fairseq reads ``--adam-betas`` and ``--lr``.
+value, as fairseq reads ``--adam-betas`` and ``--lr``. A :class:`ParsedBy` type reads strings with
+a function, as argparse's ``type=`` does (the options of fairseq's legacy ``add_args``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,35 @@ _FALSE = {"false", "0", "no", "off"}
 
 class ConversionError(ValueError):
     """The value does not fit the type; the message says what was expected."""
+
+
+class ParsedBy:
+    """A field type whose flag strings are read by a function, argparse's ``type=fn``
+    (``utils.eval_str_list``, a lambda); a value that is not a string (from a TOML file) is
+    kept as it is, as argparse keeps a non-string default."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        name = getattr(fn, "__name__", "")
+        self.__name__ = name if name.isidentifier() else "value"
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.fn(value)
+        except Exception as e:  # argparse, too, takes any error of a type= function as "invalid"
+            detail = f" ({e})" if str(e) else ""
+            raise ConversionError(f"invalid {self.__name__} value: {value!r}{detail}") from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ParsedBy) and other.fn is self.fn
+
+    def __hash__(self) -> int:
+        return hash(self.fn)
+
+    def __repr__(self) -> str:
+        return f"ParsedBy({self.__name__})"
 
 
 def describe(tp: Any) -> str:
@@ -87,6 +117,8 @@ def convert(tp: Any, value: Any) -> Any:
         raise ConversionError(f"{value!r} is not one of {', '.join(map(str, args))}")
     if origin in (tuple, list):
         return _convert_sequence(tp, origin, args, value)
+    if isinstance(tp, ParsedBy):
+        return tp(value)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         for member in tp:
             if value in (member, member.name, member.value):

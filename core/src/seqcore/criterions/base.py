@@ -25,6 +25,16 @@ class Criterion(nn.Module, abc.ABC):
         target_dictionary = getattr(task, "target_dictionary", None) if task else None
         self.padding_idx = target_dictionary.pad() if target_dictionary is not None else -100
 
+    @property
+    def args(self) -> Any:
+        """fairseq's ``LegacyFairseqCriterion.args``: the config (a legacy criterion's
+        Namespace)."""
+        return self.cfg
+
+    @args.setter
+    def args(self, value: Any) -> None:
+        self.cfg = value
+
     @abc.abstractmethod
     def forward(
         self, model: nn.Module, sample: dict[str, Any], reduce: bool = True

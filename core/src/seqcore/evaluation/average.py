@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
+from seqcore.checkpoint_utils import atomic_save, load_checkpoint_file
 from seqcore.errors import CheckpointError, DataError
 from seqcore.evaluation.config import AverageCheckpointsConfig
 from seqcore.safe_files import remove_leftovers
-from seqcore.training.checkpoint_io import atomic_save, load_checkpoint_file
 
 EPOCH_CHECKPOINT = re.compile(r"checkpoint(\d+)\.pt")
 UPDATE_CHECKPOINT = re.compile(r"checkpoint_\d+_(\d+)\.pt")

@@ -1,6 +1,7 @@
 """Loss and learning-rate curves from ``seqcore train --log-format json`` logs, as a picture.
 
-A log is whatever holds the run's JSON records, one per line (its stdout or ``--log-file``);
+A log is whatever holds the run's JSON records, one per line: the stdout of ``--log-format
+json``, or the ``--log-file`` of any run (which gets the records whatever the console shows);
 other lines are skipped. Training loss comes from the ``train_inner`` records (every
 ``--log-interval`` updates), or the ``train`` (end of epoch) ones where there are none; validation
 loss from the ``valid`` records; the learning rate from the training records.
@@ -70,7 +71,8 @@ def read_curves(path: str | os.PathLike, label: str | None = None) -> Curves:
     )
     if not (curves.train_loss or curves.valid_loss):
         raise DataError(
-            f"{path}: no loss records; plot reads the output of seqcore train --log-format json"
+            f"{path}: no loss records; plot reads a seqcore train --log-file, or the output "
+            "of --log-format json"
         )
     return curves
 

@@ -4,11 +4,14 @@ Works with any model that follows seqcore's decoding protocol: an ``encoder`` (a
 for a language model) with ``reorder_encoder_out``, and a ``decoder`` taking
 ``(prev_output_tokens, encoder_out=..., incremental_state=...)`` with
 ``reorder_incremental_state``. Each model keeps its own cache dict; an ensemble averages the
-models' probabilities (the log of the mean probability).
+models' probabilities (the log of the mean probability). A decoder whose ``forward`` takes no
+``incremental_state`` (fairseq's plain ``FairseqDecoder``) is given the whole prefix at every
+step, as fairseq's generator does.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 from collections.abc import Sequence
@@ -32,6 +35,7 @@ class EnsembleModel:
             raise ValueError("SequenceGenerator needs at least one model")
         self.models = list(models)
         self.incremental = incremental
+        self.cached = [caches(m.decoder) for m in self.models]  # which decoders take a cache
 
     def max_decoder_positions(self) -> int:
         """The longest output every decoder accepts (``sys.maxsize`` when none says)."""
@@ -49,7 +53,7 @@ class EnsembleModel:
         ]
 
     def new_states(self) -> list[IncrementalState | None]:
-        return [{} if self.incremental else None for _ in self.models]
+        return [{} if self.incremental and cached else None for cached in self.cached]
 
     def reorder(
         self,
@@ -84,8 +88,10 @@ class EnsembleModel:
     ) -> torch.Tensor:
         """Log-probabilities (N x V, float32) of the token following each row of ``prev_tokens``."""
         per_model = []
-        for model, encoder_out, state in zip(self.models, encoder_outs, states):
-            kwargs: dict[str, Any] = {"incremental_state": state}
+        for model, cached, encoder_out, state in zip(
+            self.models, self.cached, encoder_outs, states
+        ):
+            kwargs: dict[str, Any] = {"incremental_state": state} if cached else {}
             if self._encoder(model) is not None:
                 kwargs["encoder_out"] = encoder_out
             logits, extra = model.decoder(prev_tokens, **kwargs)
@@ -97,3 +103,12 @@ class EnsembleModel:
         if len(per_model) == 1:
             return per_model[0]
         return torch.logsumexp(torch.stack(per_model), dim=0) - math.log(len(per_model))
+
+
+def caches(decoder: nn.Module) -> bool:
+    """Whether ``decoder.forward`` takes an ``incremental_state`` (or any keyword argument)."""
+    try:
+        parameters = inspect.signature(decoder.forward).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == "incremental_state" or p.kind is p.VAR_KEYWORD for p in parameters)

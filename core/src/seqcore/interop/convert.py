@@ -21,10 +21,12 @@ import torch
 from seqcore._version import __version__
 from seqcore.checkpoint_utils import (
     INFERENCE_ROLES,
+    atomic_save,
     check_dictionaries,
     checkpoint_config,
-    dictionary_fingerprints,
+    load_checkpoint_file,
     load_weights,
+    provenance,
 )
 from seqcore.config.fields import config_fields
 from seqcore.config.resolve import (
@@ -47,7 +49,6 @@ from seqcore.interop.fairseq_defaults import task_section
 from seqcore.interop.importers import importer_for_arch, importer_for_model
 from seqcore.loader import load_plugins
 from seqcore.registry import ARCHITECTURES, CRITERIONS, TASKS
-from seqcore.training.checkpoint_io import atomic_save, load_checkpoint_file
 
 _log = logging.getLogger(__name__)
 
@@ -160,10 +161,8 @@ def import_fairseq(
     load_weights(model, weights, path)
     model.eval()
     state = {
-        "seqcore": {"version": __version__, "format": 1},
+        **provenance(cfg, task),
         "model": {k: v.detach().clone() for k, v in model.state_dict().items()},
-        "cfg": cfg.as_dict(),
-        "dictionaries": dictionary_fingerprints(task),
         "num_updates": ckpt.num_updates,
         "extra_state": {
             "imported_from": {"fairseq_checkpoint": os.path.abspath(path), "arch": ckpt.arch}

@@ -6,11 +6,11 @@ Each template is ``str.format``-ed with ``name`` (the plug-in name, ``foo``), ``
 
 from __future__ import annotations
 
-KINDS = ("model", "criterion", "optimizer", "lr_scheduler", "hook", "command")
+KINDS = ("model", "criterion", "task", "optimizer", "lr_scheduler", "hook", "command")
 
 MODEL = '''"""Model ``{name}``: a GRU decoder started from the mean of the source embeddings.
 
-Small on purpose: it shows the whole model contract (docs/plugins.md) in one file.
+Small on purpose: it shows the whole model contract (docs/plugins/models.md) in one file.
 - ``Encoder.forward(src_tokens, src_lengths)`` returns what the decoder reads (here a dict);
   ``reorder_encoder_out`` (inherited) reorders every tensor in it along the batch for beam search.
 - ``Decoder.forward(prev_output_tokens, encoder_out, incremental_state)`` returns
@@ -147,6 +147,65 @@ class {camel}CrossEntropy(Criterion):
         return {{**total, "loss": total["loss"] / size / math.log(2)}}  # in bits, as fairseq
 '''
 
+TASK = '''"""Task ``{name}_translation``: translation whose training sources lose words at random.
+
+The task contract (docs/plugins/tasks.md): a task owns the data and the steps.
+- ``setup_task(cfg)`` (a classmethod) loads what every split shares, here the two dictionaries;
+- ``load_dataset(split, epoch, combine)`` fills ``self.datasets[split]``; the training loop loads
+  ``--train-subset`` and the validation splits, ``seqcore generate`` its ``--gen-subset``;
+- the trainer calls ``train_step(sample, model, criterion, optimizer, update_num)`` for every
+  micro-batch on every rank (seeded per update, so a resumed run draws the same), and
+  ``valid_step`` for every validation batch.
+
+This one specialises the built-in ``translation`` task: the same data folder and flags, plus
+``--source-word-dropout P``: while training, each source word becomes ``<unk>`` with probability
+P, which teaches the model to translate from a context with gaps. Validation and ``seqcore
+generate`` see the sources as they are: they do not go through ``train_step``.
+"""
+
+from dataclasses import dataclass, field
+
+import torch
+from seqcore.errors import ConfigError
+from seqcore.tasks import register_task
+from seqcore.tasks.translation import TranslationConfig, TranslationTask
+
+
+@dataclass
+class {camel}TranslationConfig(TranslationConfig):
+    # the translation task's fields (DATA, --source-lang, ...) and one more flag
+    source_word_dropout: float = field(
+        default=0.1,
+        metadata={{"help": "replace each training source word by <unk> with this probability"}},
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0 <= self.source_word_dropout < 1:
+            # checked before anything starts: the user gets this one line, naming the flag
+            raise ConfigError(
+                f"--source-word-dropout {{self.source_word_dropout}} must be at least 0 and below 1"
+            )
+
+
+@register_task("{name}_translation", dataclass={camel}TranslationConfig)
+class {camel}Translation(TranslationTask):
+    def train_step(self, sample, model, criterion, optimizer, update_num, ignore_grad=False):
+        tokens = sample["net_input"]["src_tokens"]
+        # words only: padding and the end-of-sentence marker stay
+        words = tokens.ne(self.src_dict.pad()) & tokens.ne(self.src_dict.eos())
+        dropped = words & (
+            torch.rand(tokens.shape, device=tokens.device) < self.cfg.source_word_dropout
+        )
+        # a new sample: the one passed in is the trainer's, never changed in place
+        net_input = {{
+            **sample["net_input"],
+            "src_tokens": tokens.masked_fill(dropped, self.src_dict.unk()),
+        }}
+        sample = {{**sample, "net_input": net_input}}
+        return super().train_step(sample, model, criterion, optimizer, update_num, ignore_grad)
+'''
+
 OPTIMIZER = '''"""Optimizer ``{name}_sgd``: torch's SGD with momentum, wrapped.
 
 The optimizer contract: ``Optimizer(cfg, params)``; set ``self.optimizer`` to the
@@ -252,6 +311,7 @@ MODULES: dict[str, tuple[str, str, list[str], str]] = {
         ["{camel}CrossEntropy"],
         "criterion {name}_cross_entropy",
     ),
+    "task": ("task", TASK, ["{camel}Translation"], "task {name}_translation"),
     "optimizer": ("optimizer", OPTIMIZER, ["{camel}SGD"], "optimizer {name}_sgd"),
     "lr_scheduler": (
         "lr_scheduler",
@@ -320,7 +380,12 @@ Train and translate with it (a data-bin folder made by `seqcore preprocess`):
 
 ## Publishing
 
-    python -m pip install build twine && python -m build && twine upload dist/*
+Bump `version` in `pyproject.toml` first (an uploaded version can never be uploaded again), and
+keep the `{core}` range to the core releases you tested with:
+
+    python -m pip install build twine && python -m build    # dist/: the sdist and the wheel
+    twine upload --repository testpypi dist/*               # try it from TestPyPI first
+    twine upload dist/*
 """
 
 CONFTEST = '''"""Loads the seqcore.testing kit: its fixtures and checks for these tests."""
@@ -355,6 +420,45 @@ def test_model_conforms():
 
 def test_criterion_conforms():
     check_criterion("{name}_cross_entropy", "{arch}", model_overrides={arch_overrides})
+""",
+    ),
+    "task": (
+        "check_task",
+        """
+
+def test_task_conforms(tiny_translation_data):
+    name, arch = "{name}_translation", "{arch}"  # the model it builds: a tiny one
+    check_task(name, tiny_translation_data, arch=arch, model_overrides={arch_overrides})
+
+
+def test_task_drops_source_words_in_training_only(tiny_translation_data):
+    # beyond the contract, what the task is for: the batch its steps hand the criterion
+    cfg = {camel}TranslationConfig(data=str(tiny_translation_data), source_word_dropout=0.5)
+    task = {camel}Translation.setup_task(cfg)
+    task.load_dataset("train")
+    batches = task.get_batch_iterator(task.dataset("train"), max_tokens=1024)
+    sample = next(iter(batches.next_epoch_itr(shuffle=False)))
+    seen = []
+
+    def criterion(model, sample):  # records the source tokens the model would read
+        seen.append(sample["net_input"]["src_tokens"])
+        return torch.zeros((), requires_grad=True), 1, {{}}
+
+    class Optimizer:
+        def backward(self, loss):
+            loss.backward()
+
+    model = torch.nn.Linear(1, 1)
+    torch.manual_seed(0)  # as the trainer seeds each micro-batch
+    task.train_step(sample, model, criterion, Optimizer(), update_num=0)
+    task.valid_step(sample, model, criterion)
+    source = sample["net_input"]["src_tokens"]
+    trained, validated = seen
+    words = source.ne(task.src_dict.pad()) & source.ne(task.src_dict.eos())
+    dropped = trained.ne(source)
+    assert trained[dropped].eq(task.src_dict.unk()).all()  # a dropped word reads <unk>
+    assert 0 < dropped.sum() < words.sum() and not dropped[~words].any()
+    assert validated.equal(source)  # validation sees the sources as they are
 """,
     ),
     "optimizer": (

@@ -62,6 +62,8 @@ def compatible_range(version: str = __version__) -> str:
 
 def _train_flags(name: str, kinds: Sequence[str]) -> list[str]:
     flags = ["--arch", f"{name}_tiny"] if "model" in kinds else list(LSTM_FLAGS)
+    if "task" in kinds:
+        flags += ["--task", f"{name}_translation", "--source-word-dropout", "0.2"]
     if "criterion" in kinds:
         flags += ["--criterion", f"{name}_cross_entropy"]
     flags += ["--optimizer", f"{name}_sgd" if "optimizer" in kinds else "sgd", "--lr", "0.1"]
@@ -111,9 +113,15 @@ def plugin_files(name: str, kinds: Sequence[str]) -> dict[str, str]:
     test_imports = [f"import {package}"] if "hook" in kinds else []
     if "model" not in kinds:
         test_imports = ["import pytest", *test_imports]
+    if "task" in kinds:  # its own test builds the task and runs its steps
+        test_imports = ["import torch", *test_imports]
     if checks:
         names = "".join(f"\n    {c}," for c in checks)
         test_imports.append(f"from seqcore.testing import ({names}\n)")
+    if "task" in kinds:
+        test_imports.append(
+            f"from {package}.task import {camel}Translation, {camel}TranslationConfig"
+        )
     if "model" not in kinds:
         tiny = "".join(f'\n    "{k}": {v},' for k, v in LSTM_TINY.items())
         test_imports.append(

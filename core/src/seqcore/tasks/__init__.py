@@ -1,6 +1,6 @@
 """Tasks (fairseq's ``fairseq.tasks`` names)."""
 
 from seqcore.tasks.base import Task
-from seqcore.tasks.registry import register_task
+from seqcore.tasks.registry import register_task, setup_task
 
-__all__ = ["Task", "register_task"]
+__all__ = ["Task", "register_task", "setup_task"]

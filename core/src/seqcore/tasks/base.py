@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from seqcore.config.component import config_name
+from seqcore.config.legacy import component_args
 from seqcore.data.iterators import get_batch_iterator
 from seqcore.errors import DataError, RegistrationError
 from seqcore.models.registry import build_model
@@ -28,6 +29,15 @@ class Task(abc.ABC):
     def __init__(self, cfg: Any) -> None:
         self.cfg = cfg
         self.datasets: dict[str, Any] = {}
+
+    @property
+    def args(self) -> Any:
+        """fairseq's ``LegacyFairseqTask.args``: the config (a legacy task's Namespace)."""
+        return self.cfg
+
+    @args.setter
+    def args(self, value: Any) -> None:
+        self.cfg = value
 
     @classmethod
     def setup_task(cls, cfg: Any, **kwargs: Any) -> Task:
@@ -67,11 +77,16 @@ class Task(abc.ABC):
         return build_model(cfg, self)
 
     def build_criterion(self, cfg: Any) -> Any:
-        """Build the criterion ``cfg`` (a resolved criterion config) was made for."""
+        """Build the criterion ``cfg`` (a resolved criterion config) was made for: with the
+        class's own ``build_criterion(cfg, task)`` where it has one (as fairseq), else
+        ``Criterion(cfg, task)``; a legacy criterion (``add_args``) receives the run's options
+        as an ``argparse.Namespace``."""
         name = config_name(cfg)
         if name is None:
             raise RegistrationError("build_criterion needs a config made by seqcore's resolver")
-        return CRITERIONS.get(name).obj(cfg, self)
+        cls = CRITERIONS.get(name).obj
+        build = getattr(cls, "build_criterion", cls)
+        return build(component_args(cfg), self)
 
     # -- steps ---------------------------------------------------------------------------------
     def train_step(

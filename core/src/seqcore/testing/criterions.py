@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from seqcore.config import make_config
+from seqcore.config.legacy import component_args
 from seqcore.models import EncoderDecoderModel
 from seqcore.registry import CRITERIONS
 from seqcore.testing.components import entry
@@ -19,7 +20,8 @@ from seqcore.testing.tiny import TinyTask, lm_batch, translation_batch
 
 def _build(name: str, values: dict[str, Any]) -> Any:
     found = entry(CRITERIONS, name)
-    return found.obj(make_config(found.config_class, name, values), TinyTask())
+    cfg = component_args(make_config(found.config_class, name, values))  # Namespace: add_args
+    return found.obj(cfg, TinyTask())
 
 
 def _forward(label: str, criterion: Any, model: Any, sample: dict) -> tuple[Any, Any, dict]:

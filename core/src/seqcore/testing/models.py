@@ -18,7 +18,7 @@ from seqcore.config import make_config
 from seqcore.config.fields import Component
 from seqcore.config.resolve import apply_architecture, model_entry_for_arch
 from seqcore.loader import load_plugins
-from seqcore.models import EncoderDecoderModel, LanguageModel
+from seqcore.models import EncoderDecoderModel, LanguageModel, build_model
 from seqcore.registry import ARCHITECTURES
 from seqcore.testing.components import entry
 from seqcore.testing.contract import ContractError
@@ -38,7 +38,7 @@ def build_tiny_model(
     values = apply_architecture(arch_entry, component, dict(overrides or {}))
     cfg = make_config(model_entry.config_class, arch, values)
     torch.manual_seed(seed)
-    return model_entry.obj.build_model(cfg, task if task is not None else TinyTask())
+    return build_model(cfg, task if task is not None else TinyTask())
 
 
 def _name(arch: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from seqcore.config import make_config
+from seqcore.config.legacy import component_args
 from seqcore.registry import TASKS
 from seqcore.testing.components import entry
 from seqcore.testing.contract import ContractError
@@ -30,7 +31,7 @@ def check_task(
     label = f"task {name!r}"
     found = entry(TASKS, name)
     cfg = make_config(found.config_class, name, {"data": str(data), **(overrides or {})})
-    task = found.obj.setup_task(cfg)
+    task = found.obj.setup_task(component_args(cfg))  # a Namespace for add_args
     for split in splits:
         task.load_dataset(split)
         dataset = task.dataset(split)

@@ -52,7 +52,11 @@ class CommonConfig:
     )
     log_interval: int = field(default=100, metadata={"help": "log every N updates"})
     log_file: str | None = field(
-        default=None, metadata={"help": "also append the reports and messages to this file"}
+        default=None,
+        metadata={
+            "help": "also append every report to this file as a JSON record (whatever "
+            "--log-format shows; seqcore plot reads it), and every message"
+        },
     )
     tensorboard_logdir: str | None = field(
         default=None, metadata={"help": "write tensorboard logs to this folder"}

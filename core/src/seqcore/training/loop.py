@@ -20,15 +20,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqcore._version import __version__
-from seqcore.checkpoint_utils import check_weights_fit, dictionary_fingerprints
+from seqcore.checkpoint_utils import (
+    CheckpointManager,
+    check_weights_fit,
+    load_checkpoint_file,
+    provenance,
+)
 from seqcore.errors import CheckpointError, ConfigError, DataError
 from seqcore.loader import plugin_manager
-from seqcore.registry import TASKS
+from seqcore.tasks.registry import setup_task
 from seqcore.training import distributed, schedule
 from seqcore.training.batches import grouped, min_positions
-from seqcore.training.checkpoint_io import load_checkpoint_file
-from seqcore.training.checkpoints import CheckpointManager
 from seqcore.training.meters import IntervalMeter
 from seqcore.training.progress import Progress
 from seqcore.training.rng import rng_state, set_rng_state
@@ -80,7 +82,7 @@ class TrainingRun:
         torch.manual_seed(cfg.common.seed)
         np.random.seed(cfg.common.seed)
         random.seed(cfg.common.seed)
-        self.task = TASKS.get(cfg.selections["task"]).obj.setup_task(cfg.task)
+        self.task = setup_task(cfg.task)
         if not cfg.dataset.disable_validation:
             for split in cfg.dataset.valid_subset.split(","):
                 self.task.load_dataset(split)
@@ -390,9 +392,7 @@ class TrainingRun:
 
     def checkpoint_state(self, epoch: int) -> dict[str, Any]:
         state = self.trainer.state_dict()
-        state["seqcore"] = {"version": __version__, "format": 1}
-        state["cfg"] = self.cfg.as_dict()
-        state["dictionaries"] = dictionary_fingerprints(self.task)
+        state.update(provenance(self.cfg, self.task))
         state["extra_state"] = {
             "epoch": epoch,
             "train_iterator": self.epoch_itr.state_dict(),

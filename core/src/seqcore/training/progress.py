@@ -2,8 +2,13 @@
 
 ``simple`` and ``json`` write one line per report to stdout (json: one object per line, with
 numbers as numbers); ``tqdm`` shows a progress bar on stderr and writes the summaries above it;
-``none`` writes only the epoch and validation summaries. ``--log-file`` appends every report and
-message, and seqcore's log lines, to a file as well (the bar excepted).
+``none`` writes only the epoch and validation summaries.
+
+``--log-file`` appends every report to a file as a JSON record, whatever the console shows (a
+bar, simple lines or the same records), and every message and seqcore log line as text: it is
+fairseq's "log file to copy metrics to", and ``seqcore plot`` draws any run's curves from it. A
+run that trains with a progress bar on the console still leaves every ``train_inner`` record
+there.
 """
 
 from __future__ import annotations
@@ -103,17 +108,19 @@ class Progress:
             self._bar.close()
             self._bar = None
 
-    def _write(self, line: str) -> None:
+    def _print(self, line: str) -> None:
         if self._bar is not None:
             self._bar.write(line, file=sys.stdout)
         else:
             print(line, flush=True)
-        self._to_file(line)
 
     def report(self, kind: str, epoch: int, num_updates: int, metrics: dict[str, Any]) -> None:
         """``kind``: "train_inner" (every --log-interval), "train" (epoch) or "valid"."""
         if self.quiet:
             return
+        record = {"kind": kind, "epoch": epoch, "num_updates": num_updates}
+        record.update({k: v for k, v in _ordered(metrics)})
+        self._to_file(json.dumps(record))  # --log-file: every report, whatever the console shows
         if self.format == "tqdm" and kind == "train_inner":
             if self._bar is not None:
                 self._bar.set_postfix(
@@ -124,13 +131,11 @@ class Progress:
         if self.format == "none" and kind == "train_inner":
             return
         if self.format == "json":
-            record = {"kind": kind, "epoch": epoch, "num_updates": num_updates}
-            record.update({k: v for k, v in _ordered(metrics)})
-            self._write(json.dumps(record))
+            self._print(json.dumps(record))
             return
         head = {"train_inner": "", "train": "end of epoch | ", "valid": "valid | "}[kind]
         fields = " | ".join(f"{k} {_fmt(k, v)}" for k, v in _ordered(metrics))
-        self._write(f"{head}epoch {epoch:03d} | num_updates {num_updates} | {fields}")
+        self._print(f"{head}epoch {epoch:03d} | num_updates {num_updates} | {fields}")
 
     def message(self, text: str) -> None:
         """A line for the user on stderr (stdout stays machine-readable with json)."""

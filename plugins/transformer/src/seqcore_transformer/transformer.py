@@ -227,6 +227,11 @@ def self_attention_mask(
     return allowed, False
 
 
+# Up to this many rows the decoder's output projection runs as ``weight @ x^T`` (see
+# TransformerDecoder.output_layer); from about 12 rows on the two orders cost the same.
+SMALL_PRODUCT_ROWS = 10
+
+
 class TransformerDecoder(_EmbeddingMixin, Decoder):
     """Token and position embeddings, ``decoder_layers`` decoder layers, an output projection.
 
@@ -352,7 +357,17 @@ class TransformerDecoder(_EmbeddingMixin, Decoder):
         return x, packing
 
     def output_layer(self, features: torch.Tensor) -> torch.Tensor:
-        return F.linear(features, self.output_projection.weight)
+        """Logits of ``features`` (B x T x C). For a few rows (one incremental step of a
+        sentence's beams: what ``interactive`` waits for) the product is taken as
+        ``weight @ features^T`` and returned transposed: on the CPU, torch's ``x @ weight^T``
+        of 5 rows by an 8000 x 256 vocabulary took 1.7-2x the time (bench/RESULTS.md), and
+        the output projection is the largest product of a decoding step."""
+        weight = self.output_projection.weight
+        rows = features.numel() // features.size(-1)
+        if rows > SMALL_PRODUCT_ROWS or torch.compiler.is_compiling():
+            return F.linear(features, weight)
+        flat = features.reshape(rows, features.size(-1))
+        return torch.mm(weight, flat.t()).t().view(*features.shape[:-1], weight.size(0))
 
     def reorder_incremental_state(
         self, incremental_state: IncrementalState, new_order: torch.Tensor

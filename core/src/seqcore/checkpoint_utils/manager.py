@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from seqcore.checkpoint_utils.files import atomic_copy, atomic_save
 from seqcore.errors import CheckpointError
 from seqcore.safe_files import ctrl_c_held, remove_leftovers, remove_quietly
-from seqcore.training.checkpoint_io import atomic_copy, atomic_save
 
 
 class CheckpointManager:
@@ -83,8 +83,8 @@ class CheckpointManager:
         names = self.names_for(epoch, num_updates, end_of_epoch, metric)
         if metric is not None and self.is_better(metric, self.best):
             self.best = metric
-        if self.cfg.no_save or not self.is_master:
-            return []
+        if self.cfg.no_save or not self.is_master or not names:
+            return []  # (no name due: e.g. --no-last-checkpoints and the metric did not improve)
         state.setdefault("extra_state", {})["best"] = self.best
         paths = [self.save_dir / name for name in names]
         with ctrl_c_held():

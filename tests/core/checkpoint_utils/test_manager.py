@@ -1,6 +1,6 @@
-"""Checkpoint files: atomic writes that survive a full disk, fairseq's names and retention."""
+"""The save policy of a training run: fairseq's checkpoint names, keep-last-N and keep-best
+retention, ``--restore-file``, and a save that Ctrl-C cannot leave half done."""
 
-import errno
 import os
 import signal
 from pathlib import Path
@@ -10,10 +10,8 @@ import pytest
 import torch
 
 from seqcore import safe_files
-from seqcore.errors import CheckpointError, OutputError
-from seqcore.training import checkpoint_io
-from seqcore.training.checkpoint_io import atomic_save, load_checkpoint_file
-from seqcore.training.checkpoints import CheckpointManager
+from seqcore.checkpoint_utils import CheckpointManager, files, load_checkpoint_file
+from seqcore.errors import CheckpointError
 from seqcore.training.config import CheckpointConfig
 
 
@@ -21,103 +19,12 @@ def _state(value):
     return {"seqcore": {"version": "test"}, "model": {"w": torch.full((3,), float(value))}}
 
 
-def test_a_full_disk_leaves_the_previous_checkpoint_intact_and_no_temporary_file(
-    tmp_path, monkeypatch
-):
-    path = tmp_path / "checkpoint_last.pt"
-    atomic_save(_state(1), path)
-
-    def disk_full(obj, f):
-        f.write(b"partial bytes")
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(checkpoint_io.torch, "save", disk_full)
-    with pytest.raises(OutputError) as e:
-        atomic_save(_state(2), path)
-    monkeypatch.undo()
-    assert str(e.value).startswith(f"cannot write checkpoint {path}: No space left on device (")
-    assert f" free on {tmp_path}); nothing was written there and earlier files are intact" in str(
-        e.value
-    )
-    assert torch.equal(load_checkpoint_file(path)["model"]["w"], torch.ones(3))
-    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint_last.pt"]
-
-
-def test_a_full_disk_seen_through_torch_save_is_one_line_too(tmp_path, monkeypatch):
-    """torch.save turns the OSError of a full disk into a RuntimeError from its zip writer
-    (chained to the OSError): the real torch.save, writing into a file that fills up."""
-    path = tmp_path / "checkpoint_last.pt"
-    real_open = open
-
-    class FillingFile:
-        def __init__(self, f):
-            self.f, self.written = f, 0
-
-        def write(self, data):
-            self.written += len(data)
-            if self.written > 100:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            return self.f.write(data)
-
-        def __getattr__(self, name):
-            return getattr(self.f, name)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.f.close()
-
-    monkeypatch.setattr(checkpoint_io, "open", lambda *a, **k: FillingFile(real_open(*a, **k)),
-                        raising=False)  # fmt: skip
-    big = {"seqcore": {}, "model": {"w": torch.zeros(10_000)}}
-    with pytest.raises(OutputError, match="^cannot write checkpoint .*: No space left on device"):
-        atomic_save(big, path)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_a_read_only_folder_is_one_line_and_the_cleanup_does_not_raise(tmp_path, monkeypatch):
-    """Tests may run as root, where a chmod'ed folder is still writable: a read-only file system
-    is simulated by os.replace and os.unlink refusing with EROFS (the real one is in
-    tests/faults/test_file_systems.py)."""
-
-    def read_only(*args, **kwargs):
-        raise OSError(errno.EROFS, "Read-only file system")
-
-    monkeypatch.setattr(safe_files.os, "replace", read_only)
-    monkeypatch.setattr(safe_files.os, "unlink", read_only)
-    monkeypatch.setattr(safe_files.shutil, "rmtree", read_only)
-    with pytest.raises(OutputError, match="Read-only file system"):
-        atomic_save(_state(1), tmp_path / "avg.pt")
-
-
-def test_ctrl_c_while_writing_finishes_the_checkpoint_then_interrupts(tmp_path, monkeypatch):
-    """A SIGINT inside torch.save would surface as a RuntimeError from its zip writer; it is
-    held back until the new checkpoint is complete, then raised as KeyboardInterrupt."""
-    path = tmp_path / "checkpoint_last.pt"
-    real_save = torch.save
-
-    def interrupted_save(obj, f):
-        f.write(b"")
-        os.kill(os.getpid(), signal.SIGINT)
-        real_save(obj, f)
-
-    monkeypatch.setattr(checkpoint_io.torch, "save", interrupted_save)
-    handler = signal.getsignal(signal.SIGINT)
-    with pytest.raises(KeyboardInterrupt):
-        atomic_save(_state(2), path)
-    monkeypatch.undo()
-    assert signal.getsignal(signal.SIGINT) is handler
-    assert torch.equal(load_checkpoint_file(path)["model"]["w"], torch.full((3,), 2.0))
-    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint_last.pt"]
-
-
 def test_ctrl_c_during_the_copies_of_a_save_finishes_the_whole_save(tmp_path, monkeypatch):
     """Ctrl-C while checkpoint_last.pt is being copied: the copy, the other copies and the
     pruning are done first, then the run is interrupted."""
     m = _manager(tmp_path, save_interval_updates=1, keep_interval_updates=1)
     m.save(_state(1), epoch=1, num_updates=1, end_of_epoch=False, metric=None)
-    real_copy = checkpoint_io.atomic_copy
+    real_copy = files.atomic_copy
     calls = []
 
     def interrupted_copy(source, target):
@@ -126,7 +33,7 @@ def test_ctrl_c_during_the_copies_of_a_save_finishes_the_whole_save(tmp_path, mo
             os.kill(os.getpid(), signal.SIGINT)
         real_copy(source, target)
 
-    monkeypatch.setattr("seqcore.training.checkpoints.atomic_copy", interrupted_copy)
+    monkeypatch.setattr("seqcore.checkpoint_utils.manager.atomic_copy", interrupted_copy)
     with pytest.raises(KeyboardInterrupt):
         m.save(_state(2), epoch=1, num_updates=2, end_of_epoch=False, metric=2.0)
     assert _names(tmp_path) == ["checkpoint_1_2.pt", "checkpoint_best.pt", "checkpoint_last.pt"]
@@ -152,15 +59,6 @@ def test_leftovers_of_killed_runs_are_removed_when_their_process_is_gone(tmp_pat
     assert _names(tmp_path) == [alive.name, "checkpoint_2.pt"]
     _manager(tmp_path)  # prepare() cleans up too: nothing more is removed
     assert _names(tmp_path) == [alive.name, "checkpoint_2.pt"]
-
-
-def test_not_a_seqcore_checkpoint(tmp_path):
-    other = tmp_path / "other.pt"
-    torch.save({"weights": torch.ones(2)}, other)
-    with pytest.raises(CheckpointError, match="is not a seqcore checkpoint"):
-        load_checkpoint_file(other)
-    with pytest.raises(CheckpointError, match="no such file"):
-        load_checkpoint_file(tmp_path / "missing.pt")
 
 
 def _manager(tmp_path, **overrides):
@@ -217,6 +115,48 @@ def test_keep_best_checkpoints_by_the_metric(tmp_path, maximize, kept):
     assert best == [f"checkpoint.best_loss_{k}.pt" for k in kept]
     expected_best = 4.0 if maximize else 1.0
     assert load_checkpoint_file(tmp_path / "checkpoint_best.pt")["model"]["w"][0] == expected_best
+
+
+def test_checkpoint_best_is_written_only_when_the_metric_improves(tmp_path):
+    m = _manager(tmp_path, no_epoch_checkpoints=True)
+    written = [
+        [p.name for p in m.save(_state(e), epoch=e, num_updates=e, end_of_epoch=True, metric=s)]
+        for e, s in enumerate([2.0, 3.0, 1.5], start=1)
+    ]
+    assert written == [
+        ["checkpoint_best.pt", "checkpoint_last.pt"],
+        ["checkpoint_last.pt"],
+        ["checkpoint_best.pt", "checkpoint_last.pt"],
+    ]
+    best = load_checkpoint_file(tmp_path / "checkpoint_best.pt")
+    assert best["model"]["w"][0] == 3.0 and best["extra_state"]["best"] == 1.5
+    last = load_checkpoint_file(tmp_path / "checkpoint_last.pt")
+    assert last["extra_state"]["best"] == 1.5  # a resumed run goes on comparing with it
+
+
+def test_save_interval_and_no_last_checkpoints(tmp_path):
+    m = _manager(tmp_path, save_interval=2, no_last_checkpoints=True)
+    for epoch in range(1, 5):
+        m.save(_state(epoch), epoch=epoch, num_updates=epoch, end_of_epoch=True, metric=None)
+    assert _names(tmp_path) == ["checkpoint2.pt", "checkpoint4.pt"]
+
+
+def test_a_save_with_no_file_due_writes_nothing(tmp_path):
+    """Only checkpoint_best.pt kept (--no-epoch-checkpoints --no-last-checkpoints) and the
+    metric does not improve: nothing is written, nothing fails."""
+    m = _manager(tmp_path, no_epoch_checkpoints=True, no_last_checkpoints=True)
+    m.save(_state(1), epoch=1, num_updates=1, end_of_epoch=True, metric=1.0)
+    assert m.save(_state(2), epoch=2, num_updates=2, end_of_epoch=True, metric=2.0) == []
+    assert _names(tmp_path) == ["checkpoint_best.pt"]
+    assert load_checkpoint_file(tmp_path / "checkpoint_best.pt")["model"]["w"][0] == 1.0
+
+
+def test_only_rank_0_writes_but_every_rank_knows_the_best(tmp_path):
+    cfg = CheckpointConfig(save_dir=str(tmp_path / "ck"))
+    other_rank = CheckpointManager(cfg, is_master=False)
+    other_rank.prepare()
+    assert other_rank.save(_state(0), epoch=1, num_updates=1, end_of_epoch=True, metric=2.0) == []
+    assert other_rank.best == 2.0 and not (tmp_path / "ck").exists()
 
 
 def test_no_save_writes_nothing(tmp_path):

@@ -3,6 +3,8 @@
 A checkpoint stores its resolved configuration as plain data together with the origin
 (distribution and version, or user dir) of every component. Loading it looks each component up
 in the registries again; one that is not installed is an error naming it and where it came from.
+The weights must then fit the model built from that configuration, and the data folder's
+dictionaries those it was trained with (:mod:`seqcore.checkpoint_utils.provenance`).
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from typing import Any
 
 import torch
 
+from seqcore.checkpoint_utils.files import load_checkpoint_file
+from seqcore.checkpoint_utils.provenance import check_dictionaries
 from seqcore.config.component import make_config
 from seqcore.config.fields import config_fields
-from seqcore.config.resolve import ResolvedConfig
+from seqcore.config.resolve import ResolvedConfig, model_entry_for_arch
 from seqcore.config.types import ConversionError, convert
 from seqcore.errors import CheckpointError, UnknownComponentError
 from seqcore.loader import load_plugins, why_unavailable
 from seqcore.origin import Origin
 from seqcore.registry import ARCHITECTURES, CRITERIONS, LR_SCHEDULERS, OPTIMIZERS, TASKS
-from seqcore.training.checkpoint_io import load_checkpoint_file
+from seqcore.tasks.registry import setup_task
 
 _REGISTRY_OF_ROLE = {
     "task": ("task", TASKS),
@@ -43,8 +47,6 @@ def _config_class(role: str, cfg_dict: dict[str, Any], path: str) -> tuple[str, 
     origins = cfg_dict.get("origins", {})
     try:
         if role == "model":
-            from seqcore.models.registry import model_entry_for_arch
-
             arch = selections["arch"]
             if arch not in ARCHITECTURES:
                 raise UnknownComponentError(arch)
@@ -157,7 +159,7 @@ def load_model_ensemble(
         if task is None:
             if data is not None and hasattr(cfg.task, "data"):
                 cfg.task.data = data
-            task = TASKS.get(cfg.selections["task"]).obj.setup_task(cfg.task)
+            task = setup_task(cfg.task)
         check_dictionaries(state, task, path)
         model = task.build_model(cfg.model)
         load_weights(model, state["model"], path)
@@ -191,32 +193,4 @@ def check_weights_fit(
                 f"{path} does not fit the model built here: {key} has shape "
                 f"{tuple(tensor.shape)} in the checkpoint but {tuple(own[key].shape)} here "
                 "(are the data folder's dictionaries the ones it was trained with?)"
-            )
-
-
-def dictionary_fingerprints(task: Any) -> dict[str, str]:
-    """A hash of each of the task's dictionaries (symbols in order), stored in checkpoints so
-    that a data folder with other dictionaries is caught even when the sizes agree."""
-    import hashlib
-
-    prints = {}
-    for side in ("source", "target"):
-        dictionary = getattr(task, f"{side}_dictionary", None)
-        if dictionary is not None:
-            symbols = "\n".join(dictionary[i] for i in range(len(dictionary)))
-            prints[side] = hashlib.sha256(symbols.encode("utf-8")).hexdigest()[:16]
-    return prints
-
-
-def check_dictionaries(state: dict[str, Any], task: Any, path: str) -> None:
-    saved = state.get("dictionaries")
-    if not saved:
-        return
-    here = dictionary_fingerprints(task)
-    for side, fingerprint in saved.items():
-        if side in here and here[side] != fingerprint:
-            data = getattr(task.cfg, "data", "the data folder")
-            raise CheckpointError(
-                f"the {side} dictionary of {data} is not the one {path} was trained with; "
-                "use the data folder the model was trained on"
             )
