@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from core.porting.helpers import isolated_plugins
 
+from seqcore.loader import load_user_dir
 from seqcore.testing import check_model
 from seqcore.testing.cli import run_cli
 
@@ -90,4 +91,5 @@ def test_the_tutorial_pages_model_trains_and_decodes_as_written(data, tmp_path):
         recomputed = run_cli(*args, "--recompute-prefix")
         hypotheses = [re.findall(r"^H-\d+\t.*$", r.stdout, re.M) for r in (cached, recomputed)]
         assert len(hypotheses[0]) == 16 and hypotheses[0] == hypotheses[1]
+        load_user_dir(user_dir)  # run_cli forgets a run's user dirs when it ends
         check_model("tutorial_simple_lstm", dict(zip(small[::2], map(int, small[1::2]))))

@@ -18,6 +18,7 @@ from seqcore.cli.train import train_command
 from seqcore.config.legacy import legacy_config_class
 from seqcore.criterions import Criterion, register_criterion
 from seqcore.errors import RegistrationError
+from seqcore.loader import load_user_dir
 from seqcore.tasks import setup_task
 from seqcore.testing.cli import run_cli
 
@@ -59,6 +60,7 @@ def test_legacy_task_criterion_and_model_train_and_generate(data, tmp_path, isol
     assert decoded.returncode == 0, decoded.stderr
     assert len(re.findall(r"^H-\d+\t", decoded.stdout, re.M)) == 16
     # rebuilt from the checkpoint alone, the model gets the run's options as saved
+    load_user_dir(LEGACY)  # run_cli forgets a run's user dirs when it ends
     (model,), _, task = load_model_ensemble([str(checkpoint)], data=str(data))
     assert isinstance(model.args, argparse.Namespace) and isinstance(task.args, argparse.Namespace)
     assert (model.args.embed_dim, model.args.hidden_sizes, model.args.bias) == (8, [12, 10], False)

@@ -110,13 +110,15 @@ def _plugins_restored() -> Iterator[None]:
     user_dirs, hooked = list(state.user_dirs), set(state.manager.get_plugins())
     commands, added = dict(cli.commands), cli._plugin_commands_added
     clashes = dict(plugin_commands.COMMAND_CLASHES)
+    imported = set(sys.modules)
     try:
         yield
     finally:
         for key in set(state.plugins) - set(plugins):
-            for module in state.plugins[key].entry_points:
+            for module in state.plugins[key].entry_points:  # those the run imported
                 for name in [n for n in sys.modules if n == module or n.startswith(module + ".")]:
-                    del sys.modules[name]
+                    if name not in imported:
+                        del sys.modules[name]
         for obj in set(state.manager.get_plugins()) - hooked:
             state.manager.unregister(obj)
         state.plugins, state.by_pluggy_name, state.user_dirs = plugins, by_name, user_dirs
