@@ -253,6 +253,20 @@ def test_disable_plugins_records_the_names_for_worker_processes(monkeypatch):
     assert os.environ[loader.ENV_DISABLE] == "a,b"
 
 
+def test_the_core_loads_first_so_a_plugin_importing_its_components_is_not_their_origin(
+    plugin_site,
+):
+    # "seqcore-plugin-aaa" sorts before the core; its module imports a core component's module
+    # (as a task specialising ``translation`` does), which must still be the core's
+    name = f"fake_core_ce_{plugin_site.tag}"
+    core = plugin_site.add(loader.CORE_DISTRIBUTION, CRITERION_PLUGIN.format(name=name),
+                           ep_name="builtins")  # fmt: skip
+    plugin_site.add("seqcore-plugin-aaa", f"import {core}\n")
+    plugin_site.load(strict=True)
+    assert registry.CRITERIONS.get(name).origin.name == loader.CORE_DISTRIBUTION
+    assert [p.key for p in loader.plugins()][0] == loader.CORE_DISTRIBUTION
+
+
 def test_autoload_off_keeps_only_the_core(plugin_site, monkeypatch):
     plugin_site.add("seqcore-plugin-other", "raise RuntimeError('imported')\n")
     core = plugin_site.add(loader.CORE_DISTRIBUTION, "", ep_name="builtins")

@@ -261,12 +261,20 @@ def _selection(eps: list[Any]) -> tuple[set[str] | None, set[str]]:
     return only, chosen[ENV_DISABLE]
 
 
+def _load_order(ep: Any) -> tuple[bool, str, str]:
+    """The core distribution first, then the others by distribution and entry point name."""
+    dist_name = ep.dist.name if ep.dist else "?"
+    return (_canonical(dist_name) != _canonical(CORE_DISTRIBUTION), dist_name, ep.name)
+
+
 def _load_entry_points(state: _State, strict: bool, core_only: bool) -> None:
     import importlib_metadata
 
     eps = list(importlib_metadata.entry_points(group=ENTRY_POINT_GROUP))
     only, disabled = _selection(eps)
-    for ep in sorted(eps, key=lambda e: (e.dist.name if e.dist else "?", e.name)):
+    # The core's built-ins first: a plug-in that imports one of them (a task specialising
+    # ``translation``) must not have it attributed to itself by loading before the core.
+    for ep in sorted(eps, key=_load_order):
         dist_name = ep.dist.name if ep.dist else "?"
         version = ep.dist.version if ep.dist else None
         is_core = _canonical(dist_name) == _canonical(CORE_DISTRIBUTION)
