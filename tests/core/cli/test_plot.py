@@ -65,6 +65,29 @@ def test_plot_writes_a_picture_of_several_runs(tmp_path: Path):
         assert image.size[0] > 400 and image.size[1] > 400
 
 
+def test_a_run_of_one_log_interval_is_drawn_as_a_point(tmp_path: Path):
+    pytest.importorskip("matplotlib")
+    from matplotlib.axes import Axes
+
+    record = {"kind": "train_inner", "epoch": 1, "num_updates": 1, "loss": 9.0, "lr": 0.1}
+    log = tmp_path / "train.log"
+    log.write_text(json.dumps(record) + "\n")
+    drawn = []
+    real_plot = Axes.plot
+
+    def spy(self, *args, **kwargs):
+        lines = real_plot(self, *args, **kwargs)
+        drawn.extend((line.get_label(), line.get_marker(), len(line.get_xdata())) for line in lines)
+        return lines
+
+    out = tmp_path / "curves.png"
+    with mock.patch.object(Axes, "plot", spy):
+        result = run_cli("plot", str(log), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    # one point each: a line alone would draw nothing, so each has a visible marker
+    assert sorted(drawn) == [("train", "o", 1), ("train train", "o", 1)]
+
+
 def test_missing_matplotlib_names_the_extra(tmp_path: Path):
     log = write_log(tmp_path / "run.log")
     with mock.patch.dict(sys.modules, {"matplotlib": None, "matplotlib.pyplot": None}):

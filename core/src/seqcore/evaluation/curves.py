@@ -77,6 +77,11 @@ def read_curves(path: str | os.PathLike, label: str | None = None) -> Curves:
     return curves
 
 
+def _visible_alone(series: list[tuple[int, float]]) -> dict[str, object]:
+    """A line of one point draws nothing: a run shorter than two log intervals gets a marker."""
+    return {"marker": "o", "markersize": 4} if len(series) == 1 else {}
+
+
 def draw(runs: list[Curves], output: str | os.PathLike) -> Path:
     """Training (solid) and validation (dashed) loss, and the learning rate, against updates,
     every run overlaid in its own colour; written to ``output`` (format from its suffix)."""
@@ -97,12 +102,13 @@ def draw(runs: list[Curves], output: str | os.PathLike) -> Path:
     for i, run in enumerate(runs):
         colour = f"C{i % 10}"
         if run.train_loss:
-            loss_ax.plot(*zip(*run.train_loss), color=colour, label=f"{run.label} train")
+            loss_ax.plot(*zip(*run.train_loss), color=colour, label=f"{run.label} train",
+                         **_visible_alone(run.train_loss))  # fmt: skip
         if run.valid_loss:
             x, y = zip(*run.valid_loss)
             loss_ax.plot(x, y, "--o", color=colour, markersize=3, label=f"{run.label} valid")
         if with_lr and run.lr:
-            axes[1][0].plot(*zip(*run.lr), color=colour, label=run.label)
+            axes[1][0].plot(*zip(*run.lr), color=colour, label=run.label, **_visible_alone(run.lr))
     loss_ax.set_ylabel("loss (base 2)")
     loss_ax.legend()
     loss_ax.grid(alpha=0.3)
