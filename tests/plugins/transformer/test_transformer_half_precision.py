@@ -95,3 +95,27 @@ def test_attention_of_bf16_on_the_cpu_is_float32_attention_laid_out_for_merging_
     assert torch.equal(y, expected.bfloat16())
     # B x T x H x head_dim in memory: merging the heads (B x T x C) needs no copy
     assert y.transpose(1, 2).is_contiguous()
+
+
+def test_a_bf16_model_on_the_cpu_caches_keys_and_values_in_float32(helpers):
+    """Attention runs in float32 on the CPU (see above): the caches hold float32 keys and
+    values, cast once when written (not the whole cache at every step), and bf16 decoding step
+    by step follows the float32 model's full forward pass as closely as bf16 allows."""
+    gen = torch.Generator().manual_seed(3)
+    model = helpers.build(helpers.tiny_config()).eval()
+    half = helpers.build(helpers.tiny_config()).eval()
+    half.load_state_dict(model.state_dict())
+    half.to(torch.bfloat16)
+    src = helpers.left_pad(helpers.random_tokens(gen, 2, 6, 40), [6, 4])
+    prev = helpers.random_tokens(gen, 2, 5, 48)
+    prev[:, 0] = 2
+    with torch.no_grad():
+        full, _ = model(src, None, prev)
+        encoder_out = half.encoder(src, None)
+        state: dict = {}
+        steps = [half.decoder(prev[:, :t], encoder_out, state)[0] for t in range(1, 6)]
+    caches = [v for v in state.values() if isinstance(v, dict)]
+    assert caches and all(c["k"].dtype == c["v"].dtype == torch.float32 for c in caches)
+    inc = torch.cat(steps, dim=1)
+    assert inc.dtype == torch.bfloat16
+    assert (inc.float() - full).abs().max() < 0.05 * full.abs().max()

@@ -208,3 +208,84 @@ def test_output_projection_of_few_and_many_rows(helpers, rows):
     assert (logits - expected).abs().max() < TOL
     lprobs = torch.log_softmax(logits, dim=-1)[:, -1, :]
     assert lprobs.is_contiguous()
+
+
+def encoder_caches(state: dict) -> list[dict]:
+    return [v for v in state.values() if isinstance(v, dict) and "source" in v]
+
+
+def test_beams_of_a_sentence_attend_to_one_row_of_encoder_keys(helpers):
+    """As beam search runs it: a first step of one row per sentence, the rows expanded to the
+    beams (encoder output reordered the same way), reorders within the sentences' beams, then
+    a sentence leaving. The encoder keys and values keep one row per sentence (the beams
+    attend to it as a group: `beam` times less to read) and decoding equals a full forward
+    pass on the rows as they end up."""
+    gen = torch.Generator().manual_seed(7)
+    model = helpers.build(helpers.tiny_config()).eval()
+    beam = 3
+    src = helpers.left_pad(helpers.random_tokens(gen, 3, 6, 40), [6, 3, 5])
+    prev = helpers.random_tokens(gen, 9, 6, 48)
+    prev[:, 0] = EOS
+    with torch.no_grad():
+        encoder_out = model.encoder(src, None)
+        state: dict = {}
+        rows = torch.arange(3)
+        decode_step_by_step(model.decoder, prev[::beam], encoder_out, state, 0, 1)
+        expand = torch.arange(3).repeat_interleave(beam)
+        model.decoder.reorder_incremental_state(state, expand)
+        encoder_out = model.encoder.reorder_encoder_out(encoder_out, expand)
+        rows = rows[expand]
+        inc = [decode_step_by_step(model.decoder, prev, encoder_out, state, 1, 3)]
+        assert [c["k"].size(0) for c in encoder_caches(state)] == [3, 3]
+        assert all(c["group"] == beam for c in encoder_caches(state))
+        within = torch.tensor([1, 1, 0, 5, 3, 4, 8, 6, 6])  # beams move inside their sentence
+        model.decoder.reorder_incremental_state(state, within)
+        prev = torch.cat([prev[within, :3], prev[:, 3:]], dim=1)
+        rows = rows[within]
+        inc.append(decode_step_by_step(model.decoder, prev, encoder_out, state, 3, 4))
+        leave = torch.tensor([0, 1, 2, 6, 7, 8])  # the second sentence is done
+        model.decoder.reorder_incremental_state(state, leave)
+        encoder_out = model.encoder.reorder_encoder_out(encoder_out, leave)
+        prev, rows = prev[leave], rows[leave]
+        last = decode_step_by_step(model.decoder, prev, encoder_out, state, 4, 6)
+        assert [c["k"].size(0) for c in encoder_caches(state)] == [2, 2]
+        full, _ = model(src[rows], None, prev)
+    assert (full[:, 4:] - last).abs().max() < TOL
+    assert (full[:, 3:4] - inc[1][leave]).abs().max() < TOL
+
+
+def test_encoder_rows_in_no_groups_are_taken_one_by_one(helpers):
+    """An order that does not repeat rows in runs (one row twice, apart) keeps one row of
+    encoder keys per decoder row."""
+    gen = torch.Generator().manual_seed(8)
+    model = helpers.build(helpers.tiny_config()).eval()
+    src = helpers.random_tokens(gen, 2, 5, 40)
+    prev = helpers.random_tokens(gen, 3, 4, 48)
+    with torch.no_grad():
+        encoder_out = model.encoder(src, None)
+        state: dict = {}
+        decode_step_by_step(model.decoder, prev[:2], encoder_out, state, 0, 2)
+        order = torch.tensor([0, 1, 0])
+        model.decoder.reorder_incremental_state(state, order)
+        encoder_out = model.encoder.reorder_encoder_out(encoder_out, order)
+        continued = torch.cat([prev[order, :2], prev[:, 2:]], dim=1)
+        inc = decode_step_by_step(model.decoder, continued, encoder_out, state, 2, 4)
+        assert [(c["k"].size(0), c["group"]) for c in encoder_caches(state)] == [(3, 1)] * 2
+        full, _ = model(src[order], None, continued)
+    assert (full[:, 2:] - inc).abs().max() < TOL
+
+
+def test_decoder_rows_must_match_the_encoder_rows(helpers):
+    """Rows reordered in the cache but not in the encoder output: a ValueError that says to
+    reorder the encoder output, not a shape error from inside attention."""
+    gen = torch.Generator().manual_seed(9)
+    model = helpers.build(helpers.tiny_config()).eval()
+    src = helpers.random_tokens(gen, 2, 5, 40)
+    prev = helpers.random_tokens(gen, 3, 4, 48)
+    with torch.no_grad():
+        encoder_out = model.encoder(src, None)
+        state: dict = {}
+        decode_step_by_step(model.decoder, prev[:2], encoder_out, state, 0, 2)
+        model.decoder.reorder_incremental_state(state, torch.tensor([0, 1, 1]))
+        with pytest.raises(ValueError, match="reorder the encoder output"):
+            model.decoder(prev, encoder_out, state)
