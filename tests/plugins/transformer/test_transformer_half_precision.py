@@ -97,10 +97,27 @@ def test_attention_of_bf16_on_the_cpu_is_float32_attention_laid_out_for_merging_
     assert y.transpose(1, 2).is_contiguous()
 
 
-def test_a_bf16_model_on_the_cpu_caches_keys_and_values_in_float32(helpers):
-    """Attention runs in float32 on the CPU (see above): the caches hold float32 keys and
-    values, cast once when written (not the whole cache at every step), and bf16 decoding step
-    by step follows the float32 model's full forward pass as closely as bf16 allows."""
+def test_without_gradients_bf16_on_the_cpu_attends_in_bf16():
+    """Decoding and validation (no gradients) attend in the inputs' dtype: the float32 path is
+    for the backward pass's speed only, and would cast a decoder's whole cache every step."""
+    import torch.nn.functional as F
+
+    from seqcore_transformer.attention import attention, attention_keeps_output
+
+    gen = torch.Generator().manual_seed(8)
+    q, k, v = (torch.randn(2, 4, 6, 8, generator=gen).bfloat16() for _ in range(3))
+    with torch.no_grad():
+        y = attention(q, k, v, None, 0.0, is_causal=True)
+        assert attention_keeps_output(q)
+    assert not attention_keeps_output(q)  # with gradients: a float32 attention's cast copy
+    assert y.dtype == torch.bfloat16
+    assert torch.equal(y, F.scaled_dot_product_attention(q, k, v, is_causal=True))
+
+
+def test_a_bf16_model_on_the_cpu_decodes_from_a_bf16_cache(helpers):
+    """Decoding a bf16 model keeps its caches in bf16 (no float32 copy of the cache per step)
+    and, step by step, follows the float32 model's full forward pass as closely as bf16
+    allows."""
     gen = torch.Generator().manual_seed(3)
     model = helpers.build(helpers.tiny_config()).eval()
     half = helpers.build(helpers.tiny_config()).eval()
@@ -115,7 +132,7 @@ def test_a_bf16_model_on_the_cpu_caches_keys_and_values_in_float32(helpers):
         state: dict = {}
         steps = [half.decoder(prev[:, :t], encoder_out, state)[0] for t in range(1, 6)]
     caches = [v for v in state.values() if isinstance(v, dict)]
-    assert caches and all(c["k"].dtype == c["v"].dtype == torch.float32 for c in caches)
+    assert caches and all(c["k"].dtype == c["v"].dtype == torch.bfloat16 for c in caches)
     inc = torch.cat(steps, dim=1)
     assert inc.dtype == torch.bfloat16
     assert (inc.float() - full).abs().max() < 0.05 * full.abs().max()

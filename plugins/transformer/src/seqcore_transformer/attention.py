@@ -28,8 +28,8 @@ Caches live in the caller's ``incremental_state``, and each module reorders its 
   run's rows attend to it together, as one row of several query positions: ``beam`` times
   less to store and read, and one attention call of ``beam`` queries instead of ``beam`` of one.
 
-On the CPU, half-precision models attend in float32 (:func:`attention`); their caches hold
-float32 keys and values, cast once when written.
+On the CPU, half precision attends in float32 in training only (:func:`attends_in_float32`):
+decoding attends to its caches in the model's dtype, with no cast of the cache per step.
 
 Masks are boolean (True = may attend) and built once per forward by the encoder or decoder, not
 per layer; ``None`` when nothing needs masking.
@@ -166,11 +166,20 @@ def is_cpu_half_precision(x: torch.Tensor) -> bool:
     )
 
 
+def attends_in_float32(q: torch.Tensor) -> bool:
+    """Whether :func:`attention` attends to queries ``q`` in float32: under CPU half precision
+    while gradients are recorded (training), where torch's CPU flash-attention backward is
+    several times slower in bfloat16 than in float32. Without gradients (decoding, validation,
+    scoring) half precision attends as it is: the forward pass alone is as fast or faster in
+    bfloat16 (2-3x for one sentence's beams), and casting a decoder's cached keys and values
+    every step cost more than the attention itself."""
+    return torch.is_grad_enabled() and is_cpu_half_precision(q)
+
+
 def attention_keeps_output(q: torch.Tensor) -> bool:
     """Whether the tensor :func:`attention` returns for queries ``q`` is the one its backward
-    pass keeps: not under CPU half precision, where :func:`attention` attends in float32 and
-    returns a cast copy."""
-    return not is_cpu_half_precision(q)
+    pass keeps: not where :func:`attention` attends in float32 and returns a cast copy."""
+    return not attends_in_float32(q)
 
 
 def attention(
@@ -181,12 +190,12 @@ def attention(
     dropout_p: float,
     is_causal: bool = False,
 ) -> torch.Tensor:
-    """Scaled dot-product attention, B x H x T x head_dim. On the CPU, half-precision inputs
-    (under ``--bf16`` or ``--fp16`` autocast) are attended in float32: torch's CPU
-    flash-attention backward is several times slower in bfloat16 than in float32, and attention
-    is a small share of the FLOPs. The result is cast back laid out as B x T x H x head_dim, so
-    that the caller's merge of the heads is a view, not a second copy."""
-    if is_cpu_half_precision(q):
+    """Scaled dot-product attention, B x H x T x head_dim. In training on the CPU,
+    half-precision inputs (under ``--bf16`` or ``--fp16`` autocast) are attended in float32
+    (:func:`attends_in_float32`): attention is a small share of the FLOPs. The result is cast
+    back laid out as B x T x H x head_dim, so that the caller's merge of the heads is a view,
+    not a second copy."""
+    if attends_in_float32(q):
         dtype = q.dtype
         with torch.autocast("cpu", enabled=False):  # autocast would cast back to half
             y = F.scaled_dot_product_attention(
@@ -282,12 +291,9 @@ class SelfAttention(IncrementalStateMixin, nn.Module):
 def _buffer(like: torch.Tensor, positions: int, rows: int | None = None) -> torch.Tensor:
     """An empty batch-first buffer of keys or values for ``positions`` (at least 8) positions
     and ``rows`` rows (``like``'s by default), of the device and ``H x head_dim`` of ``like``,
-    itself batch-first (``B x T x H x head_dim``). Half-precision keys and values on the CPU
-    are kept in float32, as :func:`attention` attends in float32 there: cast once when written,
-    not the whole cache at every step."""
+    itself batch-first (``B x T x H x head_dim``)."""
     rows = like.size(0) if rows is None else rows
-    dtype = torch.float32 if is_cpu_half_precision(like) else like.dtype
-    return like.new_empty(rows, max(positions, 8), *like.shape[2:], dtype=dtype)
+    return like.new_empty(rows, max(positions, 8), *like.shape[2:])
 
 
 class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
@@ -368,8 +374,6 @@ class EncoderDecoderAttention(IncrementalStateMixin, nn.Module):
             self.set_incremental_state(incremental_state, "kv", cache)
         if cache is None:
             k, v = self._keys_values(encoder_out, encoder_packing)
-            if is_cpu_half_precision(k):  # attended in float32 (see `attention`): cast once
-                k, v = k.float(), v.float()
             cache = {"k": k, "v": v, "group": 1, "source": encoder_out, "order": None}
             self.set_incremental_state(incremental_state, "kv", cache)
         return cache["k"], cache["v"], cache["group"]
