@@ -37,9 +37,17 @@ def install_seqcore(session: nox.Session, *extra: str) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite against non-editable installs (entry points as users get them)."""
-    # tensorboard: --tensorboard-logdir is tested writing, and (blocked) without it
-    install_seqcore(session, *TEST_PLUGINS, "pytest>=8", "tensorboard", "matplotlib")
-    session.run("pytest", "tests", *session.posargs)
+    # tensorboard: --tensorboard-logdir is tested writing, and (blocked) without it;
+    # pytest-xdist and filelock (which torch also needs): the suite runs in two processes
+    install_seqcore(
+        session, *TEST_PLUGINS, "pytest>=8", "pytest-xdist", "filelock", "tensorboard", "matplotlib"
+    )
+    # Two workers, each given whole files (module fixtures built once, each file's tests in
+    # their order) and half the cores (tests/parallel.py); the session fixtures several files
+    # share are built once for both (tests/built_once.py). No path here: pytest.ini's testpaths
+    # is the whole suite, and arguments after -- come last, so `-- -n 0` runs it in one process
+    # and `-- tests/packaging` runs that folder alone.
+    session.run("pytest", "-n", "2", "--dist", "loadfile", *session.posargs)
 
 
 @nox.session

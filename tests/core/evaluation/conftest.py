@@ -8,6 +8,9 @@
   model trained a few updates on it;
 - ``moses_data`` / ``moses_model``: the copy task over Moses-tokenized words (``&apos;s``,
   ``@-@``, ...) and a model trained until it copies.
+
+Each is built once per test run, also under pytest-xdist (tests/built_once.py): the two models
+trained until they copy cost seconds each, and four test files of this folder use them.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import random
 from pathlib import Path
 
 import pytest
+from built_once import build_once
 from core.evaluation.helpers import (
     COPY_MODEL,
     MOSES_WORDS,
@@ -29,30 +33,40 @@ from support import run_cli
 
 
 @pytest.fixture(scope="session")
-def copy_data(tmp_path_factory) -> Path:
-    return binarize(tmp_path_factory.mktemp("copy") / "data-bin", copy_splits())
+def copy_data(request, tmp_path_factory) -> Path:
+    folder = build_once(
+        request, tmp_path_factory, "copy", lambda f: binarize(f / "data-bin", copy_splits())
+    )
+    return folder / "data-bin"
 
 
 @pytest.fixture(scope="session")
-def copy_model(copy_data, tmp_path_factory) -> Path:
-    save_dir = tmp_path_factory.mktemp("copy-model")
-    return train(copy_data, save_dir, *COPY_MODEL, "--max-update", "150")
+def copy_model(copy_data, request, tmp_path_factory) -> Path:
+    save_dir = build_once(
+        request,
+        tmp_path_factory,
+        "copy-model",
+        lambda f: train(copy_data, f, *COPY_MODEL, "--max-update", "150"),
+    )
+    return save_dir / "checkpoint_last.pt"
 
 
 @pytest.fixture(scope="session")
-def lm_data(tmp_path_factory) -> Path:
+def lm_data(request, tmp_path_factory) -> Path:
     rng = random.Random(1)
     splits = {
         split: {None: random_sentences(n, rng, 2, 8)}
         for split, n in [("train", 200), ("valid", 20), ("test", 30)]
     }
-    return binarize(tmp_path_factory.mktemp("lm") / "data-bin", splits)
+    folder = build_once(request, tmp_path_factory, "lm", lambda f: binarize(f / "data-bin", splits))
+    return folder / "data-bin"
 
 
 @pytest.fixture(scope="session")
-def lm_model(lm_data, tmp_path_factory) -> Path:
-    save_dir = tmp_path_factory.mktemp("lm-model")
-    return train(lm_data, save_dir, *TINY_LM, "--max-update", "30", "--no-epoch-checkpoints")
+def lm_model(lm_data, request, tmp_path_factory) -> Path:
+    args = [*TINY_LM, "--max-update", "30", "--no-epoch-checkpoints"]
+    save_dir = build_once(request, tmp_path_factory, "lm-model", lambda f: train(lm_data, f, *args))
+    return save_dir / "checkpoint_last.pt"
 
 
 # -- a sentencepiece data folder (seqcore preprocess --bpe sentencepiece) ------------------------
@@ -62,20 +76,19 @@ SPM_WORDS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def spm_data(tmp_path_factory):
-    import random
-
-    pytest.importorskip("sentencepiece")
+def _spm_preprocessed(folder: Path) -> None:
+    """Raw text in ``folder/text``, and ``seqcore preprocess --bpe sentencepiece`` of it in
+    ``folder/data-bin``."""
     rng = random.Random(3)
-    text = tmp_path_factory.mktemp("spm-text")
+    text = folder / "text"
+    text.mkdir()
     for split, n in [("train", 300), ("valid", 10), ("test", 12)]:
         lines = [
             " ".join(rng.choice(SPM_WORDS) for _ in range(rng.randint(3, 7))) for _ in range(n)
         ]
         for lang in ("en", "de"):
             (text / f"{split}.{lang}").write_text("\n".join(lines) + "\n")
-    dest = tmp_path_factory.mktemp("spm") / "data-bin"
+    dest = folder / "data-bin"
     result = run_cli(
         "preprocess", "-s", "en", "-t", "de", "--trainpref", str(text / "train"),
         "--validpref", str(text / "valid"), "--testpref", str(text / "test"),
@@ -84,21 +97,44 @@ def spm_data(tmp_path_factory):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (dest / "sentencepiece.model").is_file()
-    return dest, text
 
 
 @pytest.fixture(scope="session")
-def spm_model(spm_data, tmp_path_factory):
+def spm_data(request, tmp_path_factory):
+    pytest.importorskip("sentencepiece")
+    folder = build_once(request, tmp_path_factory, "spm", _spm_preprocessed)
+    return folder / "data-bin", folder / "text"
+
+
+@pytest.fixture(scope="session")
+def spm_model(spm_data, request, tmp_path_factory):
     data, _ = spm_data
-    return train(data, tmp_path_factory.mktemp("spm-model"), *COPY_MODEL, "--max-update", "10")
+    save_dir = build_once(
+        request,
+        tmp_path_factory,
+        "spm-model",
+        lambda f: train(data, f, *COPY_MODEL, "--max-update", "10"),
+    )
+    return save_dir / "checkpoint_last.pt"
 
 
 @pytest.fixture(scope="session")
-def moses_data(tmp_path_factory) -> Path:
-    return binarize(tmp_path_factory.mktemp("moses") / "data-bin", copy_splits(words=MOSES_WORDS))
+def moses_data(request, tmp_path_factory) -> Path:
+    folder = build_once(
+        request,
+        tmp_path_factory,
+        "moses",
+        lambda f: binarize(f / "data-bin", copy_splits(words=MOSES_WORDS)),
+    )
+    return folder / "data-bin"
 
 
 @pytest.fixture(scope="session")
-def moses_model(moses_data, tmp_path_factory) -> Path:
-    save_dir = tmp_path_factory.mktemp("moses-model")
-    return train(moses_data, save_dir, *COPY_MODEL, "--max-update", "150")
+def moses_model(moses_data, request, tmp_path_factory) -> Path:
+    save_dir = build_once(
+        request,
+        tmp_path_factory,
+        "moses-model",
+        lambda f: train(moses_data, f, *COPY_MODEL, "--max-update", "150"),
+    )
+    return save_dir / "checkpoint_last.pt"
