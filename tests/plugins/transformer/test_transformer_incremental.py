@@ -254,10 +254,10 @@ def test_beams_of_a_sentence_attend_to_one_row_of_encoder_keys(helpers):
     assert (full[:, 3:4] - inc[1][leave]).abs().max() < TOL
 
 
-def test_encoder_rows_in_no_groups_are_taken_one_by_one(helpers):
-    """An order that does not repeat rows in runs (one row twice, apart) keeps one row of
-    encoder keys per decoder row."""
-    gen = torch.Generator().manual_seed(8)
+def two_sentences_two_steps_in(helpers, seed: int):
+    """A model, 2 sources, 3 target prefixes of 4 tokens, and the state after decoding the first
+    2 prefixes' first 2 positions."""
+    gen = torch.Generator().manual_seed(seed)
     model = helpers.build(helpers.tiny_config()).eval()
     src = helpers.random_tokens(gen, 2, 5, 40)
     prev = helpers.random_tokens(gen, 3, 4, 48)
@@ -265,6 +265,14 @@ def test_encoder_rows_in_no_groups_are_taken_one_by_one(helpers):
         encoder_out = model.encoder(src, None)
         state: dict = {}
         decode_step_by_step(model.decoder, prev[:2], encoder_out, state, 0, 2)
+    return model, src, prev, encoder_out, state
+
+
+def test_encoder_rows_in_no_groups_are_taken_one_by_one(helpers):
+    """An order that does not repeat rows in runs (one row twice, apart) keeps one row of
+    encoder keys per decoder row."""
+    model, src, prev, encoder_out, state = two_sentences_two_steps_in(helpers, seed=8)
+    with torch.no_grad():
         order = torch.tensor([0, 1, 0])
         model.decoder.reorder_incremental_state(state, order)
         encoder_out = model.encoder.reorder_encoder_out(encoder_out, order)
@@ -278,14 +286,8 @@ def test_encoder_rows_in_no_groups_are_taken_one_by_one(helpers):
 def test_decoder_rows_must_match_the_encoder_rows(helpers):
     """Rows reordered in the cache but not in the encoder output: a ValueError that says to
     reorder the encoder output, not a shape error from inside attention."""
-    gen = torch.Generator().manual_seed(9)
-    model = helpers.build(helpers.tiny_config()).eval()
-    src = helpers.random_tokens(gen, 2, 5, 40)
-    prev = helpers.random_tokens(gen, 3, 4, 48)
+    model, _, prev, encoder_out, state = two_sentences_two_steps_in(helpers, seed=9)
     with torch.no_grad():
-        encoder_out = model.encoder(src, None)
-        state: dict = {}
-        decode_step_by_step(model.decoder, prev[:2], encoder_out, state, 0, 2)
         model.decoder.reorder_incremental_state(state, torch.tensor([0, 1, 1]))
         with pytest.raises(ValueError, match="reorder the encoder output"):
             model.decoder(prev, encoder_out, state)
