@@ -98,3 +98,32 @@ def test_sampling_a_row_with_nothing_left_gives_a_dead_candidate():
         1, lprobs, torch.zeros(1, 1)
     )
     assert scores.item() == -math.inf
+
+
+@pytest.mark.parametrize("vocab", [8000, 2053, 4096])  # 2053 x 5 has no block size: plain top-k
+def test_beam_search_over_a_large_vocabulary_ranks_as_a_full_sort(vocab):
+    """Long rows (beam x vocabulary) are ranked through their blocks' maxima; the candidates are
+    those of a full descending sort of the cumulative scores (random scores: no ties)."""
+    g = torch.Generator().manual_seed(vocab)
+    bsz, beam = 6, 5
+    lprobs = torch.randn(bsz, beam, vocab, generator=g).log_softmax(-1)
+    lprobs[0, :, : vocab // 2] = -math.inf  # whole blocks of -inf
+    prev = torch.randn(bsz, beam, generator=g)
+    scores, tokens, beams = BeamSearch().step(3, lprobs.clone(), prev)
+    flat = (lprobs + prev.unsqueeze(-1)).view(bsz, -1)
+    expected, order = flat.sort(dim=1, descending=True)
+    assert torch.equal(scores, expected[:, : 2 * beam])
+    assert torch.equal(tokens, order[:, : 2 * beam] % vocab)
+    assert torch.equal(beams, order[:, : 2 * beam] // vocab)
+
+
+def test_beam_search_over_a_large_vocabulary_counts_nan_as_minus_infinity():
+    g = torch.Generator().manual_seed(3)
+    lprobs = torch.randn(4, 5, 8000, generator=g).log_softmax(-1)
+    lprobs[1, 2, 17] = lprobs[3, 0, 7999] = math.nan
+    prev = torch.zeros(4, 5)
+    scores, tokens, beams = BeamSearch().step(2, lprobs.clone(), prev)
+    reference = lprobs.masked_fill(lprobs.isnan(), -math.inf).view(4, -1)
+    expected, order = reference.sort(dim=1, descending=True)
+    assert not scores.isnan().any()
+    assert torch.equal(scores, expected[:, :10]) and torch.equal(tokens, order[:, :10] % 8000)

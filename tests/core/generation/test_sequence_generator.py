@@ -24,7 +24,7 @@ from core.generation.toy_models import (
 )
 
 from seqcore.errors import ConfigError
-from seqcore.generation import GenerationConfig, SequenceGenerator
+from seqcore.generation import GenerationConfig, SequenceGenerator, search
 
 N_SYMBOLS = 12
 
@@ -561,3 +561,19 @@ def test_transformer_plugin_cached_equals_recomputed_and_greedy():
         tokens, score, _ = greedy_reference([model], row, max_len=7)
         assert hyps[0]["tokens"].tolist() == tokens
         assert hyps[0]["score"] == pytest.approx(score, abs=1e-5)
+
+
+def test_a_large_vocabulary_decodes_as_with_a_plain_top_k(monkeypatch):
+    """Beam search over 2,100 symbols (rows of beam x vocabulary long enough to be ranked
+    through blocks) gives the hypotheses and scores of torch's top-k over whole rows."""
+    model = encdec(seed=4, n_symbols=2100)
+    sample = batch(random_sources(6, 2100, generator_seed=4))
+
+    def decode():
+        gen = SequenceGenerator([model], make_dict(2100), beam_size=5, nbest=5, max_len_b=8)
+        return [[(h["tokens"].tolist(), h["score"]) for h in hyps] for hyps in gen.generate(sample)]
+
+    assert search._block_size(5 * 2104, 10) is not None  # the blocks are what is tested
+    blocks = decode()
+    monkeypatch.setattr(search, "_block_size", lambda width, k: None)
+    assert decode() == blocks
