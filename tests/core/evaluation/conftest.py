@@ -32,6 +32,12 @@ from core.evaluation.helpers import (
 from support import run_cli
 
 
+def trained_once(request, tmp_path_factory, name: str, data: Path, args: list[str]) -> Path:
+    """The last checkpoint of ``train data <args>`` into a folder built once per run (``name``)."""
+    save_dir = build_once(request, tmp_path_factory, name, lambda f: train(data, f, *args))
+    return save_dir / "checkpoint_last.pt"
+
+
 @pytest.fixture(scope="session")
 def copy_data(request, tmp_path_factory) -> Path:
     folder = build_once(
@@ -42,13 +48,8 @@ def copy_data(request, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def copy_model(copy_data, request, tmp_path_factory) -> Path:
-    save_dir = build_once(
-        request,
-        tmp_path_factory,
-        "copy-model",
-        lambda f: train(copy_data, f, *COPY_MODEL, "--max-update", "150"),
-    )
-    return save_dir / "checkpoint_last.pt"
+    args = [*COPY_MODEL, "--max-update", "150"]
+    return trained_once(request, tmp_path_factory, "copy-model", copy_data, args)
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +66,7 @@ def lm_data(request, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def lm_model(lm_data, request, tmp_path_factory) -> Path:
     args = [*TINY_LM, "--max-update", "30", "--no-epoch-checkpoints"]
-    save_dir = build_once(request, tmp_path_factory, "lm-model", lambda f: train(lm_data, f, *args))
-    return save_dir / "checkpoint_last.pt"
+    return trained_once(request, tmp_path_factory, "lm-model", lm_data, args)
 
 
 # -- a sentencepiece data folder (seqcore preprocess --bpe sentencepiece) ------------------------
@@ -109,13 +109,8 @@ def spm_data(request, tmp_path_factory):
 @pytest.fixture(scope="session")
 def spm_model(spm_data, request, tmp_path_factory):
     data, _ = spm_data
-    save_dir = build_once(
-        request,
-        tmp_path_factory,
-        "spm-model",
-        lambda f: train(data, f, *COPY_MODEL, "--max-update", "10"),
-    )
-    return save_dir / "checkpoint_last.pt"
+    args = [*COPY_MODEL, "--max-update", "10"]
+    return trained_once(request, tmp_path_factory, "spm-model", data, args)
 
 
 @pytest.fixture(scope="session")
@@ -131,10 +126,5 @@ def moses_data(request, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def moses_model(moses_data, request, tmp_path_factory) -> Path:
-    save_dir = build_once(
-        request,
-        tmp_path_factory,
-        "moses-model",
-        lambda f: train(moses_data, f, *COPY_MODEL, "--max-update", "150"),
-    )
-    return save_dir / "checkpoint_last.pt"
+    args = [*COPY_MODEL, "--max-update", "150"]
+    return trained_once(request, tmp_path_factory, "moses-model", moses_data, args)
