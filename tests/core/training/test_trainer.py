@@ -6,39 +6,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from core.training.regression import batch, make_trainer
 
-from seqcore.cli.train import train_command
-from seqcore.criterions import Criterion
-from seqcore.tasks import Task
-from seqcore.training import Trainer, TrainingError
-
-
-class Regression(Task):
-    def load_dataset(self, split, epoch=1, combine=False):
-        raise AssertionError("not used")
-
-
-class SquaredError(Criterion):
-    """Summed squared error; the sample size is the number of rows."""
-
-    def forward(self, model, sample, reduce=True):
-        loss = ((model(sample["x"]).squeeze(-1) - sample["y"]) ** 2).sum()
-        return loss, len(sample["y"]), {"loss": loss.item()}
-
-
-def make_trainer(*flags: str) -> Trainer:
-    args = ["DATA", "-a", "transformer", "--optimizer", "sgd", "--lr", "0.1", *flags]
-    cfg = train_command.resolve_args(args)
-    model = torch.nn.Linear(3, 1, bias=False).double()
-    with torch.no_grad():
-        model.weight.copy_(torch.tensor([[0.5, -0.25, 1.0]], dtype=torch.float64))
-    return Trainer(cfg, Regression(cfg.task), model, SquaredError(None, None), torch.device("cpu"))
-
-
-def batch(rows: int, seed: int) -> dict[str, torch.Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(rows, 3, generator=gen, dtype=torch.float64)
-    return {"x": x, "y": torch.randn(rows, generator=gen, dtype=torch.float64)}
+from seqcore.training import TrainingError
 
 
 def test_one_update_over_two_micro_batches_matches_the_formula():
