@@ -11,6 +11,7 @@ first beam is expanded.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -67,10 +68,12 @@ def _largest(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     return top, best.gather(1, within // block) * block + within % block
 
 
+@functools.cache
 def _block_size(width: int, k: int) -> int | None:
     """The divisor of ``width`` nearest ``sqrt(width / k)`` (balancing the two small top-k's),
     for rows long enough that blocks pay; ``None`` where no divisor between 16 and 1024
-    leaves at least ``4 * k`` blocks."""
+    leaves at least ``4 * k`` blocks. Cached: the search asks every step, with a handful of
+    widths per run."""
     if width < 1024 * k:
         return None
     target = math.sqrt(width / k)
