@@ -17,12 +17,14 @@ class _Session:
         self.posargs = posargs
         self.installed: list[str] = []
         self.runs: list[tuple[str, ...]] = []
+        self.envs: list[dict | None] = []
 
     def install(self, *args: str) -> None:
         self.installed += args
 
     def run(self, *args: str, **kwargs) -> None:
         self.runs.append(args)
+        self.envs.append(kwargs.get("env"))
 
 
 def _noxfile(monkeypatch) -> types.ModuleType:
@@ -51,3 +53,14 @@ def test_arguments_after_the_double_dash_come_last_and_name_no_other_path(monkey
     assert session.runs == [
         ("pytest", "-n", "2", "--dist", "loadfile", "-n", "0", "tests/packaging")
     ]
+
+
+def test_commands_that_import_torch_may_write_their_bytecode_cache(monkeypatch):
+    # the installs skip byte-compiling; with PYTHONDONTWRITEBYTECODE inherited, every process of
+    # the suite would compile torch again (nox removes a variable whose value is None)
+    noxfile = _noxfile(monkeypatch)
+    for name, posargs in (("tests", []), ("bench", ["bench/bench_generate.py"]), ("demo", [])):
+        session = _Session(posargs)
+        getattr(noxfile, name)(session)
+        assert "--no-compile" in session.installed
+        assert session.envs == [{"PYTHONDONTWRITEBYTECODE": None}], name
