@@ -87,6 +87,15 @@ def peer_lost(ctx: DistributedContext, exc: BaseException) -> PeerLostError | No
     )
 
 
+def wait_for_all(ctx: DistributedContext) -> None:
+    """Return once every rank has called this (a world of one: at once). Called when training
+    ends well, before :func:`shutdown`: a rank that tore down its connections while another
+    was still in its last steps once aborted the other in gloo ("terminate called without an
+    active exception", seen once in about 70 two-rank runs of the test suite)."""
+    if ctx.enabled:
+        dist.barrier()
+
+
 def shutdown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

@@ -437,7 +437,9 @@ def train(cfg: Any) -> dict[str, Any]:
     run = None
     try:
         run = TrainingRun(cfg)
-        return run.run()
+        result = run.run()
+        distributed.wait_for_all(run.dist)
+        return result
     except RuntimeError as e:  # torch.distributed's errors, DistBackendError included
         lost = distributed.peer_lost(run.dist, e) if run is not None else None
         if lost is not None:
