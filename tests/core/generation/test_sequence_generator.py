@@ -227,6 +227,25 @@ def test_finished_sentences_leave_the_batch():
     assert_same_results(together, one_by_one)
 
 
+def test_the_search_runs_in_inference_mode_and_returns_ordinary_tensors():
+    model = encdec(seed=9, n_symbols=N_SYMBOLS)
+    modes = []
+    model.decoder.register_forward_pre_hook(
+        lambda *_: modes.append(torch.is_inference_mode_enabled())
+    )
+    gen = SequenceGenerator([model], make_dict(N_SYMBOLS), beam_size=2, nbest=2, max_len_b=5)
+    hyps = gen.generate(batch([[4, 5, 6], [7, 8]]))
+    assert modes and all(modes)
+    hyp = hyps[0][0]
+    assert not hyp["tokens"].is_inference() and not hyp["positional_scores"].is_inference()
+    # what a caller may do with them outside inference mode: change them in place, take
+    # gradients through them
+    hyp["tokens"][0] = UNK
+    weight = torch.ones((), requires_grad=True)
+    (hyp["positional_scores"] * weight).sum().backward()
+    assert weight.grad == pytest.approx(float(hyp["positional_scores"].sum()))
+
+
 def test_dropping_sentences_keeps_results_of_a_random_model():
     likes_eos = torch.zeros(N_SYMBOLS + 4)
     likes_eos[EOS] = 5.0
