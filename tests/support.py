@@ -4,6 +4,7 @@ or, where the process is what is tested, in a fresh one (:func:`run_seqcore`).""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -31,6 +32,13 @@ def run_seqcore(
         input=input,
         timeout=timeout,
     )
+
+
+def restore_ctrl_c() -> None:
+    """``preexec_fn`` of a process a test interrupts: SIGINT at its default, which Python turns
+    into KeyboardInterrupt, even where the suite runs with SIGINT ignored (which children
+    inherit: a shell starts its background jobs so)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def write(path: Path, text: str) -> Path:

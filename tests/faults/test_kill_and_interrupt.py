@@ -91,7 +91,7 @@ def test_random_sigkills_leave_loadable_checkpoints_and_resume_exactly(
 
 
 def test_ctrl_c_during_the_copies_of_a_save_leaves_a_consistent_set(
-    data_bin, uninterrupted, tmp_path, capsys, monkeypatch
+    data_bin, uninterrupted, tmp_path, capsys, monkeypatch, ctrl_c_raises
 ):
     """SIGINT while checkpoint_last.pt is being copied from the update checkpoint of update 5:
     the save completes (copy, pruning) before the run stops, and running again resumes there."""

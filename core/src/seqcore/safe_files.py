@@ -182,8 +182,14 @@ def ctrl_c_held() -> Iterator[None]:
     A save is a set of files (a checkpoint, its copies, the pruning of old ones) that must be
     consistent when the run stops; and torch.save turns a KeyboardInterrupt raised while it
     writes into a RuntimeError about its zip container. Nested blocks hold it until the
-    outermost one ends. Only the main thread receives signals; elsewhere this does nothing."""
-    if threading.current_thread() is not threading.main_thread() or getattr(_held, "on", False):
+    outermost one ends. Only the main thread receives signals; elsewhere this does nothing.
+    Nor does it where Ctrl-C is ignored (a shell starts its background jobs so): holding it
+    would stop a run that ignores it whenever one arrived during a save."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or getattr(_held, "on", False)
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
         yield
         return
     received: list[int] = []

@@ -87,7 +87,32 @@ def test_a_read_only_folder_is_one_line_and_the_cleanup_does_not_raise(tmp_path,
         atomic_save(_state(1), tmp_path / "avg.pt")
 
 
-def test_ctrl_c_while_writing_finishes_the_checkpoint_then_interrupts(tmp_path, monkeypatch):
+def test_a_process_that_ignores_ctrl_c_goes_on_ignoring_it_while_saving(tmp_path, monkeypatch):
+    """Where SIGINT is ignored (a shell's background job), a Ctrl-C during a save neither stops
+    the run after it nor leaves a handler behind."""
+    real_save = torch.save
+
+    def interrupted_save(obj, f):
+        os.kill(os.getpid(), signal.SIGINT)
+        real_save(obj, f)
+
+    monkeypatch.setattr(files.torch, "save", interrupted_save)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        atomic_save(_state(3), tmp_path / "checkpoint_last.pt")
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    except KeyboardInterrupt:
+        pytest.fail("a save raised KeyboardInterrupt although SIGINT is ignored")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert torch.equal(
+        load_checkpoint_file(tmp_path / "checkpoint_last.pt")["model"]["w"], torch.full((3,), 3.0)
+    )
+
+
+def test_ctrl_c_while_writing_finishes_the_checkpoint_then_interrupts(
+    tmp_path, monkeypatch, ctrl_c_raises
+):
     """A SIGINT inside torch.save would surface as a RuntimeError from its zip writer; it is
     held back until the new checkpoint is complete, then raised as KeyboardInterrupt."""
     path = tmp_path / "checkpoint_last.pt"

@@ -19,7 +19,9 @@ def _state(value):
     return {"seqcore": {"version": "test"}, "model": {"w": torch.full((3,), float(value))}}
 
 
-def test_ctrl_c_during_the_copies_of_a_save_finishes_the_whole_save(tmp_path, monkeypatch):
+def test_ctrl_c_during_the_copies_of_a_save_finishes_the_whole_save(
+    tmp_path, monkeypatch, ctrl_c_raises
+):
     """Ctrl-C while checkpoint_last.pt is being copied: the copy, the other copies and the
     pruning are done first, then the run is interrupted."""
     m = _manager(tmp_path, save_interval_updates=1, keep_interval_updates=1)

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 from support import TINY_TRANSFORMER as TINY
-from support import json_records, run_cli, run_seqcore, train_tiny
+from support import json_records, restore_ctrl_c, run_cli, run_seqcore, train_tiny
 
 from seqcore.checkpoint_utils import load_checkpoint_file
 
@@ -252,6 +252,7 @@ def test_ctrl_c_stops_cleanly_without_half_written_files(data_bin, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env={k: v for k, v in os.environ.items() if not k.startswith("SEQCORE_")},
+        preexec_fn=restore_ctrl_c,
     )
     import time
 
