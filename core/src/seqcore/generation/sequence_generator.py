@@ -142,7 +142,7 @@ class SequenceGenerator:
         The search runs under :func:`torch.inference_mode`, not only without gradients: no
         version counters or view records for the few hundred small operations of each step,
         which are most of a step's cost for one sentence or a small model (``interactive``'s
-        latency 7-15% less, bench/RESULTS.md). The hypotheses' tensors are copied out of it, so
+        latency 8-19% less, bench/RESULTS.md). The hypotheses' tensors are copied out of it, so
         the caller may use them as any other tensor (modify them in place, compute with
         gradients).
         """
