@@ -29,12 +29,14 @@ TEST_PLUGINS = ["./tests/fixtures/seqcore-plugin-toy"]
 NO_COMPILE = ["--no-compile"]
 # ...provided it may write its cache: with PYTHONDONTWRITEBYTECODE set outside (as on some CI
 # hosts) every process would compile torch's modules again, 3.3-4.9 s per `import torch`
-# instead of 1.5 s, and the suite starts a few hundred processes (pytest 175 -> 260 s). The
-# commands that run torch take it out of their environment (nox drops a variable set to None).
+# instead of 1.5 s, and the suite starts a few hundred processes (pytest 175 -> 260 s). Every
+# session that installs torch takes it out of its commands' environment (nox drops a variable
+# set to None).
 WRITE_BYTECODE = {"PYTHONDONTWRITEBYTECODE": None}
 
 
 def install_seqcore(session: nox.Session, *extra: str) -> None:
+    session.env.update(WRITE_BYTECODE)
     session.install(*NO_COMPILE, *CONSTRAINTS, "torch==2.13.0")
     session.install(*NO_COMPILE, *CONSTRAINTS, *DISTRIBUTIONS, *extra)
 
@@ -52,7 +54,7 @@ def tests(session: nox.Session) -> None:
     # share are built once for both (tests/built_once.py). No path here: pytest.ini's testpaths
     # is the whole suite, and arguments after -- come last, so `-- -n 0` runs it in one process
     # and `-- tests/packaging` runs that folder alone.
-    session.run("pytest", "-n", "2", "--dist", "loadfile", *session.posargs, env=WRITE_BYTECODE)
+    session.run("pytest", "-n", "2", "--dist", "loadfile", *session.posargs)
 
 
 @nox.session
@@ -73,7 +75,7 @@ def bench(session: nox.Session) -> None:
     session.install("cmeel-mimalloc")  # bench_train.py's row with another memory allocator
     scripts = session.posargs or sorted(str(p) for p in (ROOT / "bench").glob("bench_*.py"))
     for script in scripts:
-        session.run("python", script, env=WRITE_BYTECODE)
+        session.run("python", script)
 
 
 @nox.session
@@ -82,4 +84,4 @@ def demo(session: nox.Session) -> None:
     transformer with a progress bar, translate held-out sentences with their BLEU, and draw the
     run's loss curves next to its checkpoints."""
     install_seqcore(session, "matplotlib>=3.7")  # the core's [plot] extra, for the curves
-    session.run("python", "examples/demo.py", *session.posargs, env=WRITE_BYTECODE)
+    session.run("python", "examples/demo.py", *session.posargs)

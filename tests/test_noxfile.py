@@ -17,14 +17,13 @@ class _Session:
         self.posargs = posargs
         self.installed: list[str] = []
         self.runs: list[tuple[str, ...]] = []
-        self.envs: list[dict | None] = []
+        self.env: dict[str, str | None] = {}
 
     def install(self, *args: str) -> None:
         self.installed += args
 
     def run(self, *args: str, **kwargs) -> None:
         self.runs.append(args)
-        self.envs.append(kwargs.get("env"))
 
 
 def _noxfile(monkeypatch) -> types.ModuleType:
@@ -63,4 +62,4 @@ def test_commands_that_import_torch_may_write_their_bytecode_cache(monkeypatch):
         session = _Session(posargs)
         getattr(noxfile, name)(session)
         assert "--no-compile" in session.installed
-        assert session.envs == [{"PYTHONDONTWRITEBYTECODE": None}], name
+        assert session.env == {"PYTHONDONTWRITEBYTECODE": None}, name
